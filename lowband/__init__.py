@@ -1,0 +1,1 @@
+"""lowband: remote participation in meetings over slow, unstable, metered links."""

@@ -1,0 +1,1 @@
+"""Audio: Opus simulcast layers, bundling, jitter buffer and playback."""

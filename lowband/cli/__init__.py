@@ -1,0 +1,69 @@
+"""The `lowband` command: argument parsing and the one place errors become sentences.
+
+Owns the command tree and exit codes; each command is a thin function over
+the library in `admin.py`, `delegate.py` or `publish.py`. Known failures
+print one plain sentence on stderr and exit 1; usage errors exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from ..captions import CaptionFormatError
+from ..crypto import KeyFileError
+from ..delegate import JoinError
+from ..relay.run import BindError
+from ..store import StoreError
+from ..sync.session import LinkError
+from ..wire import ProtocolError
+from . import admin, delegate, publish
+
+EXPECTED = (
+    StoreError,
+    KeyFileError,
+    JoinError,
+    LinkError,
+    CaptionFormatError,
+    BindError,
+    ProtocolError,
+    ValueError,
+    OSError,
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lowband",
+        description="Take part in a meeting over a slow, unstable, metered link.",
+    )
+    parser.add_argument(
+        "--home",
+        help="directory holding this node's key and store "
+        "(default: $LOWBAND_HOME or the user data directory)",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    admin.register(sub)
+    delegate.register(sub)
+    publish.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "run", None):
+        parser.print_help()
+        return 0
+    try:
+        return int(args.run(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+    except EXPECTED as exc:
+        print(f"lowband: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,133 @@
+"""Commands for the secretariat and relay operators: relay, meeting, roster, id."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import time
+from typing import Any
+
+from ..crypto import key_text, parse_key_text
+from ..home import Home
+from ..model import AgendaItem, Kind, MeetingKind, Notice, Rights, RosterEntry, Session
+from ..relay.app import Settings
+from ..relay.origin import append, create_meeting
+from ..relay.run import bind, parse_hostport, serve
+from ..wire import encode_body
+
+MEETING_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("relay", help="run a relay, or the origin of meetings")
+    p.add_argument("--listen", required=True, help="HOST:PORT to serve on, e.g. 127.0.0.1:8700")
+    role = p.add_mutually_exclusive_group(required=True)
+    role.add_argument("--origin", action="store_true", help="be the origin: sign and sequence")
+    role.add_argument("--parent", help="URL of the relay (or origin) to mirror")
+    p.add_argument("--name", help="this node's name, shown to delegates (default: relay-PORT)")
+    p.set_defaults(run=relay)
+
+    p = sub.add_parser("meeting", help="create a meeting at the origin")
+    msub = p.add_subparsers(dest="action", required=True)
+    c = msub.add_parser("create", help="create a meeting in this (origin) home")
+    c.add_argument("--id", required=True)
+    c.add_argument("--title", required=True)
+    c.add_argument("--kind", required=True, choices=[k.value for k in MeetingKind])
+    c.add_argument("--remote-rights", required=True, choices=["observe", "speak", "decide"])
+    c.add_argument("--start", required=True, help="ISO 8601, e.g. 2026-12-01T09:00:00Z")
+    c.add_argument("--end", required=True)
+    c.add_argument("--languages", required=True, help="comma-separated, e.g. en,fr,zh")
+    c.add_argument("--venue-tz", default="UTC", help="the venue's IANA time zone")
+    c.add_argument("--agenda", action="append", default=[], metavar="NUMBER:TITLE")
+    c.set_defaults(run=meeting_create)
+
+    p = sub.add_parser("roster", help="manage a meeting's roster at the origin")
+    rsub = p.add_subparsers(dest="action", required=True)
+    a = rsub.add_parser("add", help="add (or update) a delegate's key")
+    a.add_argument("--meeting", required=True)
+    a.add_argument("--key", required=True, help="the delegate's public key (lowband id show)")
+    a.add_argument("--name", required=True)
+    a.add_argument("--member-state", required=True)
+    a.add_argument("--rights", required=True, choices=[r.value for r in Rights])
+    a.set_defaults(run=roster_add)
+
+    p = sub.add_parser("id", help="this home's key pair")
+    isub = p.add_subparsers(dest="action", required=True)
+    isub.add_parser("init", help="create the key pair (once)").set_defaults(run=id_init)
+    isub.add_parser("show", help="print the public key").set_defaults(run=id_show)
+
+
+def relay(args: argparse.Namespace) -> int:
+    home = Home.locate(args.home)
+    host, port = parse_hostport(args.listen)
+    sock = bind(host, port)
+    name = args.name or f"relay-{sock.getsockname()[1]}"
+    key = home.key_or_new() if args.origin else None
+    store = home.store()
+    role = "origin" if args.origin else f"relay under {args.parent}"
+    print(f"lowband {role} {name} listening on http://{host}:{sock.getsockname()[1]}", flush=True)
+    serve(store, Settings(name=name, origin_key=key, parent=args.parent), sock)
+    return 0
+
+
+def meeting_create(args: argparse.Namespace) -> int:
+    if not MEETING_ID.match(args.id):
+        raise ValueError(f"{args.id!r} is not a meeting id (letters, digits, . _ -).")
+    home = Home.locate(args.home)
+    agenda = []
+    for item in args.agenda:
+        number, _, title = item.partition(":")
+        agenda.append(AgendaItem(number.strip(), title.strip()))
+    notice = Notice(
+        title=args.title,
+        kind=MeetingKind(args.kind),
+        remote_rights=Rights(args.remote_rights),
+        sessions=[Session(_iso(args.start), _iso(args.end))],
+        languages=[x.strip() for x in args.languages.split(",") if x.strip()],
+        venue_tz=args.venue_tz,
+        agenda=agenda,
+    )
+    with home.store() as store:
+        info = create_meeting(store, home.key_or_new(), args.id, notice, int(time.time() * 1000))
+    print(f"Created meeting {info.id}. Origin key: {key_text(info.origin_key)}")
+    return 0
+
+
+def _iso(text: str) -> str:
+    from datetime import datetime
+
+    try:
+        datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(
+            f"{text!r} is not an ISO 8601 time such as 2026-12-01T09:00:00Z."
+        ) from None
+    return text
+
+
+def roster_add(args: argparse.Namespace) -> int:
+    home = Home.locate(args.home)
+    entry = RosterEntry(parse_key_text(args.key), args.name, args.member_state, Rights(args.rights))
+    with home.store() as store:
+        info = store.meeting(args.meeting)
+        if info is None or store.parent(args.meeting):
+            raise ValueError(f"Meeting {args.meeting} is not originated in this home.")
+        with store.tx():
+            append(store, info, "roster", Kind.ROSTER, encode_body(entry), int(time.time() * 1000))
+    print(f"{args.name} ({args.member_state}) may now {args.rights} in {args.meeting}.")
+    return 0
+
+
+def id_init(args: argparse.Namespace) -> int:
+    home = Home.locate(args.home)
+    existed = home.key_path.exists()
+    key = home.key_or_new()
+    print(
+        ("Key already exists: " if existed else "Created key: ") + key_text(bytes(key.verify_key))
+    )
+    return 0
+
+
+def id_show(args: argparse.Namespace) -> int:
+    print(key_text(bytes(Home.locate(args.home).key().verify_key)))
+    return 0

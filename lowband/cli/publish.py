@@ -1,0 +1,65 @@
+"""Commands for the secretariat's publishers: `publish caption`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from typing import Any
+
+from .. import captions, queues
+from ..delegate import join, submit, sync_once
+from ..home import Home
+from ..model import CaptionLine, Kind, Publish, SubKind
+from ..sync.outbox import State
+from ..wire import encode_body
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("publish", help="publish to a meeting at its origin")
+    psub = p.add_subparsers(dest="what", required=True)
+    c = psub.add_parser("caption", help="publish caption lines (stdin, or a WebVTT/SRT file)")
+    c.add_argument("file", nargs="?", default="-", help="FILE or - for stdin (default)")
+    c.add_argument("--origin", required=True, help="the origin's URL")
+    c.add_argument("--meeting", required=True)
+    c.add_argument("--lang", default="en")
+    c.add_argument("--speaker", default="FLOOR", help="speaker label until a line names one")
+    c.add_argument("--realtime", action="store_true", help="replay a timed file on its own timing")
+    c.set_defaults(run=caption_cmd)
+
+
+def caption_cmd(args: argparse.Namespace) -> int:
+    home = Home.locate(args.home)
+    key = home.key_or_new()
+    name = "publisher-" + bytes(key.verify_key).hex()[:8]
+    with home.store() as store:
+        if store.meeting(args.meeting) is None:
+            asyncio.run(join(store, args.origin, args.meeting))
+
+        def send(cue: captions.Cue) -> None:
+            line = CaptionLine(cue.speaker, cue.text)
+            body = Publish(f"transcript/{args.lang}", Kind.CAPTION, encode_body(line))
+            submit(store, key, args.meeting, SubKind.PUBLISH, encode_body(body))
+            asyncio.run(sync_once(store, args.meeting, name, with_events=False, url=args.origin))
+
+        if args.file == "-" and not args.realtime:
+            speaker = args.speaker
+            for raw in sys.stdin:
+                if raw.strip():
+                    speaker, text = captions.split_speaker(raw, speaker)
+                    send(captions.Cue(None, speaker, text))
+        else:
+            source = (
+                sys.stdin.read() if args.file == "-" else open(args.file, encoding="utf-8").read()
+            )
+            cues = captions.parse(source, args.speaker)
+            started = time.monotonic()
+            for cue in cues:
+                if args.realtime and cue.start_s is not None:
+                    time.sleep(max(0.0, cue.start_s - (time.monotonic() - started)))
+                send(cue)
+        left = [i for i in queues.outbox(store, args.meeting) if i.state is State.QUEUED]
+        if left:
+            print(f"{len(left)} captions are still queued; `lowband sync --once` sends them.")
+    return 0

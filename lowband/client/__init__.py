@@ -1,0 +1,1 @@
+"""The Textual terminal client and its screens."""

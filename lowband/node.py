@@ -1,0 +1,210 @@
+"""A node's side of an exchange with its parent, over its store.
+
+Owns the glue between the sans-IO receiver and the store: it builds the
+request from the store (cursors in priority order, queued submissions, custody
+questions), rebuilds the receiver's state from the store, and applies each
+batch of effects in one transaction, committed before more bytes are read
+(STYLE rule 6). A delegate's client and a relay's mirror differ only in what
+they want and which queue they forward (`Role`).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+from . import queues
+from .compress import History
+from .model import (
+    ChatMessage,
+    FloorChange,
+    Intervention,
+    Kind,
+    Receipt,
+    RosterEntry,
+    Submission,
+)
+from .store import Store
+from .sync import outbox
+from .sync.receiver import (
+    AckSeen,
+    Append,
+    Effect,
+    NewStream,
+    PeerHello,
+    Receiver,
+    Refused,
+    StreamState,
+    Verified,
+)
+from .wire import AckState, ProtocolError, SyncRequest, Want, decode_body, decode_canonical
+
+_OUTCOME_KINDS = {Kind.FLOOR: FloorChange, Kind.INTERVENTION: Intervention, Kind.CHAT: ChatMessage}
+
+
+class Role(enum.Enum):
+    CLIENT = "client"
+    RELAY = "relay"
+
+
+def priority(name: str, lang: str) -> tuple[int, str]:
+    """DESIGN section 4: acks, notice/roster/floor, own transcript, ..., chat history."""
+    order = [
+        ("notice", 0),
+        ("roster", 0),
+        ("floor", 0),
+        ("receipts", 0),
+        (f"transcript/{lang}", 1),
+        ("interventions", 2),
+        ("audio/", 3),
+        ("docs", 4),
+        ("transcript/", 7),
+        ("chat/", 8),
+    ]
+    rank = next((r for p, r in order if name == p or (p.endswith("/") and name.startswith(p))), 9)
+    return rank, name
+
+
+@dataclass
+class Node:
+    store: Store
+    meeting: str
+    role: Role
+    name: str
+    lang: str = "en"
+    peer: str = ""  # the parent's node name, from its Hello
+    refused: list[str] = field(default_factory=list)
+
+    def wants(self) -> list[str]:
+        """Stream name prefixes this node follows."""
+        if self.role is Role.RELAY:
+            return [""]
+        return [
+            "notice",
+            "roster",
+            "floor",
+            "receipts",
+            f"transcript/{self.lang}",
+            "interventions",
+            "docs",
+            "chat/",
+        ]
+
+    def request(
+        self, live: bool, with_events: bool = True, checkpoint_every: int = 30
+    ) -> SyncRequest:
+        prefixes = self.wants() if with_events else []
+        known = self.store.streams(self.meeting)
+        followed = [
+            (name, head, verified)
+            for _, name, head, verified in known
+            if with_events and any(name.startswith(p) for p in prefixes)
+        ]
+        followed.sort(key=lambda s: priority(s[0], self.lang))
+        return SyncRequest(
+            meeting=self.meeting,
+            node=self.name,
+            wants=[Want(n, head, verified) for n, head, verified in followed],
+            prefixes=prefixes,
+            known_streams=max((no for no, *_ in known), default=0),
+            subs=self.pending(),
+            ask=self.asks(),
+            live=live,
+            checkpoint_every=checkpoint_every,
+        )
+
+    def pending(self) -> list[Submission]:
+        if self.role is Role.RELAY:
+            blobs = queues.custody_held(self.store, self.meeting, 64)
+        else:
+            blobs = [
+                i.data
+                for i in queues.outbox(self.store, self.meeting)
+                if outbox.needs_sending(i.state)
+            ][:64]
+        return [decode_body(b, Submission) for b in blobs]
+
+    def asks(self) -> list[bytes]:
+        if self.role is Role.RELAY:
+            return []
+        return [
+            i.sub_id
+            for i in queues.outbox(self.store, self.meeting)
+            if outbox.needs_asking(i.state)
+        ][:256]
+
+    def receiver(self) -> Receiver:
+        info = self.store.meeting(self.meeting)
+        if info is None:
+            raise ProtocolError(f"Meeting {self.meeting} is not in the store; join it first.")
+        states = []
+        for no, name, head, verified in self.store.streams(self.meeting):
+            _, head_hash = self.store.head(self.meeting, no)
+            unverified = self.store.hashes_after(self.meeting, no, verified)
+            history = History(self.store.history(self.meeting, no, head + 1))
+            states.append(StreamState(no, name, head, head_hash, verified, history, unverified))
+        return Receiver(self.meeting, info.origin_key, states)
+
+    def apply(self, effects: list[Effect], now_ms: int) -> None:
+        """Apply one batch of effects atomically."""
+        if not effects:
+            return
+        with self.store.tx():
+            for e in effects:
+                self._apply_one(e, now_ms)
+
+    def _apply_one(self, e: Effect, now_ms: int) -> None:
+        m = self.meeting
+        match e:
+            case NewStream(no=no, name=name):
+                self.store.ensure_stream(m, name, no)
+            case Append(no=no, seq=seq, ts=ts, kind=kind, canonical=data, hash=h, packed=packed):
+                self.store.insert_event(m, no, seq, ts, kind, data, h, now_ms, packed)
+                self._on_event(kind, decode_canonical(data)[2], now_ms)
+            case Verified(no=no, checkpoint=cp):
+                self.store.set_verified(m, no, cp.seq)
+                self.store.put_checkpoint(m, no, cp)
+            case Refused(no=no, keep=keep, reason=reason):
+                self.store.truncate_after(m, no, keep)
+                self.refused.append(reason)
+            case AckSeen(sub_id=sub_id, state=state, node=node, reason=reason):
+                self._on_ack(sub_id, state, node, reason, now_ms)
+            case PeerHello(node=node):
+                self.peer = node
+
+    def _on_event(self, kind: Kind, body: bytes, now_ms: int) -> None:
+        if kind is Kind.ROSTER:
+            self.store.apply_roster(self.meeting, decode_body(body, RosterEntry))
+        elif self.role is Role.CLIENT and kind in _OUTCOME_KINDS:
+            sub_id = decode_body(body, _OUTCOME_KINDS[kind]).sub_id  # type: ignore[attr-defined]
+            self._outcome(sub_id, outbox.Input.ACCEPTED, "", now_ms)
+        elif self.role is Role.CLIENT and kind is Kind.RECEIPT:
+            receipt = decode_body(body, Receipt)
+            self._outcome(receipt.sub_id, outbox.Input.REJECTED, receipt.reason, now_ms)
+
+    def _outcome(self, sub_id: bytes, event: outbox.Input, reason: str, now_ms: int) -> None:
+        item = queues.outbox_get(self.store, sub_id)
+        if item is not None:
+            new = outbox.advance(item.state, event)
+            if new is not item.state:
+                queues.outbox_set(self.store, sub_id, new, "", reason, now_ms)
+
+    def _on_ack(self, sub_id: bytes, state: int, node: str, reason: str, now_ms: int) -> None:
+        if self.role is Role.RELAY:
+            if state == AckState.RECEIVED:
+                queues.custody_set(self.store, sub_id, queues.RECEIVED, node)
+            elif state == AckState.CUSTODY:
+                queues.custody_set(self.store, sub_id, queues.FORWARDED, node)
+            else:
+                queues.custody_set(self.store, sub_id, queues.REFUSED, reason)
+            return
+        event = {
+            AckState.CUSTODY: outbox.Input.ACK_CUSTODY,
+            AckState.RECEIVED: outbox.Input.ACK_RECEIVED,
+            AckState.REFUSED: outbox.Input.ACK_REFUSED,
+        }[state]
+        item = queues.outbox_get(self.store, sub_id)
+        if item is not None:
+            new = outbox.advance(item.state, event)
+            if new is not item.state or node != item.node:
+                queues.outbox_set(self.store, sub_id, new, node, reason, now_ms)

@@ -1,0 +1,252 @@
+"""The relay's HTTP face: `create_app(store, settings)` builds the Starlette app.
+
+Owns the endpoints (meeting directory, the sync exchange, health) and the
+background work of a node's role: at the origin, signing checkpoints and
+noticing writes by other processes (`lowband roster add`); at a relay,
+mirroring each meeting from its parent and forwarding custody upward. The
+exchange itself is planned by `sync/serve.py`; this module only moves bytes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import httpx
+import msgspec
+from nacl.signing import SigningKey
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from ..model import MeetingInfo, Submission
+from ..node import Node, Role
+from ..store import Store, StoreError
+from ..sync.checkpoints import TICK_MS
+from ..sync.serve import Follower
+from ..sync.session import LinkError, Uplink, make_client
+from ..wire import (
+    CONTENT_TYPE,
+    MAX_REQUEST,
+    VERSION,
+    Ack,
+    Hello,
+    ProtocolError,
+    SyncRequest,
+    decode_request,
+    encode_frame,
+)
+from . import custody
+from .hub import Hub
+from .origin import Origin
+from .source import Views
+
+DISCOVER_S = 30.0
+
+
+@dataclass
+class Settings:
+    name: str
+    origin_key: SigningKey | None = None  # set on the origin
+    parent: str | None = None  # set on a relay
+    transport: httpx.AsyncBaseTransport | None = None  # tests swap the parent's transport
+
+
+@dataclass
+class RelayState:
+    store: Store
+    settings: Settings
+    hub: Hub = field(default_factory=Hub)
+    uplinks: dict[str, Uplink] = field(default_factory=dict)
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    origin: Origin | None = None
+
+    def __post_init__(self) -> None:
+        self.views = Views(self.store)
+        if self.settings.origin_key is not None:
+            self.origin = Origin(self.store, self.settings.origin_key, self.settings.name)
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def create_app(store: Store, settings: Settings) -> Starlette:
+    state = RelayState(store, settings)
+
+    async def meetings(request: Request) -> Response:
+        return _msgpack(store.meetings())
+
+    async def meeting(request: Request) -> Response:
+        info = store.meeting(request.path_params["id"])
+        if info is None:
+            return PlainTextResponse(f"Meeting {request.path_params['id']} is not known here.", 404)
+        return _msgpack(info)
+
+    async def health(request: Request) -> Response:
+        return PlainTextResponse(f"lowband relay {settings.name} ok\n")
+
+    async def sync(request: Request) -> Response:
+        declared = request.headers.get("content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > MAX_REQUEST):
+            return PlainTextResponse(f"A sync request may be at most {MAX_REQUEST} bytes.", 413)
+        body = bytearray()
+        async for part in request.stream():
+            body += part
+            if len(body) > MAX_REQUEST:
+                return PlainTextResponse(f"A sync request may be at most {MAX_REQUEST} bytes.", 413)
+        try:
+            req = decode_request(bytes(body))
+        except ProtocolError as exc:
+            return PlainTextResponse(str(exc), 400)
+        if store.meeting(req.meeting) is None:
+            return PlainTextResponse(f"Meeting {req.meeting} is not known at {settings.name}.", 404)
+        try:
+            acks = _take(state, req.subs, req.ask, req.node)
+        except StoreError as exc:
+            return PlainTextResponse(str(exc), 503)
+        head = encode_frame(Hello(VERSION, settings.name, now_ms())) + b"".join(
+            map(encode_frame, acks)
+        )
+        return StreamingResponse(_serve(state, req, head), media_type=CONTENT_TYPE)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        tasks = [asyncio.create_task(_watch_store(state))]
+        client = make_client(settings.transport)
+        if state.origin is not None:
+            tasks.append(asyncio.create_task(_sign_loop(state)))
+        if settings.parent:
+            tasks.append(asyncio.create_task(_discover(state, client)))
+        try:
+            yield
+        finally:
+            tasks += state.tasks
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await client.aclose()
+
+    routes = [
+        Route("/v1/meetings", meetings),
+        Route("/v1/meetings/{id}", meeting),
+        Route("/v1/sync", sync, methods=["POST"]),
+        Route("/v1/health", health),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.relay = state
+    return app
+
+
+def _msgpack(obj: object) -> Response:
+    return Response(msgspec.msgpack.encode(obj), media_type=CONTENT_TYPE)
+
+
+def _take(
+    state: RelayState, subs: list[Submission], asks: list[bytes], from_node: str
+) -> list[Ack]:
+    acks: list[Ack] = []
+    name = state.settings.name
+    for sub in subs:
+        if state.origin is not None:
+            acks.append(state.origin.accept(sub, now_ms()))
+        else:
+            acks.append(custody.take(state.store, sub, name, from_node, now_ms()))
+            uplink = state.uplinks.get(sub.meeting)
+            if uplink is not None:
+                uplink.kick()
+    for sub_id in asks:
+        ack = custody.status(state.store, sub_id, name)
+        if ack is not None:
+            acks.append(ack)
+    if subs and state.origin is not None:
+        state.hub.notify(subs[0].meeting)
+    return acks
+
+
+async def _serve(state: RelayState, req: SyncRequest, head: bytes) -> AsyncIterator[bytes]:
+    loop = asyncio.get_running_loop()
+    follower = Follower(req, loop.time())
+    yield head
+    while True:
+        gen = state.hub.generation(req.meeting)
+        view = state.views.get(req.meeting, gen)
+        frames = follower.pull(view, loop.time())
+        if frames:
+            yield b"".join(frames)
+            continue
+        if follower.ended:
+            return
+        if not req.live and follower.caught_up(view):
+            return
+        await state.hub.wait(req.meeting, gen, follower.wake_in(loop.time()))
+
+
+async def _watch_store(state: RelayState) -> None:
+    """Other processes write this store too (the CLI at the origin): wake followers then."""
+    seen = state.store.data_version()
+    while True:
+        await asyncio.sleep(0.25)
+        version = state.store.data_version()
+        if version != seen:
+            seen = version
+            state.hub.notify_all()
+            for info in state.store.meetings():
+                state.hub.notify(info.id)
+
+
+async def _sign_loop(state: RelayState) -> None:
+    assert state.origin is not None
+    while True:
+        await asyncio.sleep(TICK_MS / 1000)
+        try:
+            if state.origin.sign_due(now_ms()):
+                for info in state.store.meetings():
+                    state.hub.notify(info.id)
+        except StoreError:
+            continue  # a busy store: the next tick signs
+
+
+async def _discover(state: RelayState, client: httpx.AsyncClient) -> None:
+    """Learn the parent's meetings and keep one uplink per meeting."""
+    assert state.settings.parent
+    parent = state.settings.parent.rstrip("/")
+    for info in state.store.meetings():
+        _start_uplink(state, client, info)
+    while True:
+        try:
+            resp = await client.get(parent + "/v1/meetings")
+            if resp.status_code == 200:
+                for info in msgspec.msgpack.decode(resp.content, type=list[MeetingInfo]):
+                    known = state.store.meeting(info.id)
+                    if known is not None and known.origin_key != info.origin_key:
+                        continue  # never let a parent swap a meeting's origin key
+                    state.store.add_meeting(info, parent)
+                    _start_uplink(state, client, info)
+        except (httpx.HTTPError, msgspec.DecodeError):
+            pass  # offline or a confused parent: try again later
+        await asyncio.sleep(DISCOVER_S)
+
+
+def _start_uplink(state: RelayState, client: httpx.AsyncClient, info: MeetingInfo) -> None:
+    if info.id in state.uplinks:
+        return
+    node = Node(state.store, info.id, Role.RELAY, state.settings.name)
+    uplink = Uplink(
+        node,
+        state.settings.parent or "",
+        client,
+        checkpoint_every=1,
+        on_change=lambda: state.hub.notify(info.id),
+    )
+    state.uplinks[info.id] = uplink
+    state.tasks.append(asyncio.get_running_loop().create_task(_run_uplink(uplink)))
+
+
+async def _run_uplink(uplink: Uplink) -> None:
+    with contextlib.suppress(LinkError):
+        await uplink.run()

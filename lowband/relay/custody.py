@@ -1,0 +1,44 @@
+"""Taking custody of submissions at a relay, and answering questions about them.
+
+A relay checks a submission's signature and the roster before it stores
+anything (strangers cannot fill its disk), commits it, and only then
+acknowledges: from that moment the duty to forward it is the relay's. A
+submission seen before is acknowledged again, never stored twice.
+"""
+
+from __future__ import annotations
+
+from .. import queues
+from ..crypto import verify_submission
+from ..model import Submission
+from ..store import Store
+from ..wire import Ack, AckState, encode_body
+
+
+def take(store: Store, sub: Submission, node: str, from_node: str, now_ms: int) -> Ack:
+    if not verify_submission(sub):
+        return Ack(
+            sub.sub_id, AckState.REFUSED, node, "The submission's signature does not verify."
+        )
+    if store.meeting(sub.meeting) is None:
+        return Ack(sub.sub_id, AckState.REFUSED, node, f"Meeting {sub.meeting} is not known here.")
+    if store.roster_entry(sub.meeting, sub.author) is None:
+        reason = f"Your key is not on the roster of meeting {sub.meeting}."
+        return Ack(sub.sub_id, AckState.REFUSED, node, reason)
+    if queues.custody_get(store, sub.sub_id) is None:
+        with store.tx():
+            queues.custody_add(store, sub, encode_body(sub), from_node, now_ms)
+    return status(store, sub.sub_id, node) or Ack(sub.sub_id, AckState.CUSTODY, node)
+
+
+def status(store: Store, sub_id: bytes, node: str) -> Ack | None:
+    """What this relay knows of a submission it took: held, received upstream, or refused."""
+    held = queues.custody_get(store, sub_id)
+    if held is None:
+        return None
+    state, upstream = held
+    if state == queues.RECEIVED:
+        return Ack(sub_id, AckState.RECEIVED, upstream or node)
+    if state == queues.REFUSED:
+        return Ack(sub_id, AckState.REFUSED, node, upstream)
+    return Ack(sub_id, AckState.CUSTODY, node)

@@ -1,0 +1,48 @@
+"""Running a relay (or the origin) as a process: bind, serve with uvicorn, stop cleanly.
+
+Owns the socket and the uvicorn server; the app itself comes from `app.py`.
+Binding happens here, before anything starts, so a port in use is one clear
+sentence rather than a log of tracebacks.
+"""
+
+from __future__ import annotations
+
+import errno
+import socket
+
+import uvicorn
+
+from ..store import Store
+from .app import Settings, create_app
+
+
+class BindError(Exception):
+    """The listening address cannot be used; the message is one plain sentence."""
+
+
+def parse_hostport(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) < 65536:
+        raise ValueError(f"{text!r} is not HOST:PORT (for example 127.0.0.1:8700).")
+    return host, int(port)
+
+
+def bind(host: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise BindError(f"Port {port} on {host} is already in use.") from None
+        raise BindError(f"Cannot listen on {host}:{port}: {exc.strerror}.") from None
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def serve(store: Store, settings: Settings, sock: socket.socket) -> None:
+    app = create_app(store, settings)
+    config = uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=2)
+    uvicorn.Server(config).run(sockets=[sock])

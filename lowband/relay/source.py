@@ -1,0 +1,113 @@
+"""A meeting as the serving plan sees it: the `Source` of `sync/serve.py` over a store.
+
+Owns the per-generation snapshot of a meeting's streams, heads and newest
+checkpoints (one snapshot shared by every follower until the store moves) and
+the cache of encoded frames, so each event is compressed and framed once and
+the same bytes go to every follower (DESIGN section 4).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Sequence
+
+from ..compress import pack_batch, pack_event
+from ..model import Checkpoint, Kind
+from ..store import Store
+from ..wire import Batch, EventFrame, encode_frame
+
+BATCH_RAW_BYTES = 16 * 1024  # catch-up batches stay small, so priorities still interleave
+BATCH_MAX_EVENTS = 256
+
+
+class FrameCache:
+    """Encoded frames by key, least recently used dropped first."""
+
+    def __init__(self, capacity: int = 4096) -> None:
+        self.capacity = capacity
+        self._items: OrderedDict[tuple[object, ...], bytes] = OrderedDict()
+
+    def get(self, key: tuple[object, ...]) -> bytes | None:
+        frame = self._items.get(key)
+        if frame is not None:
+            self._items.move_to_end(key)
+        return frame
+
+    def put(self, key: tuple[object, ...], frame: bytes) -> None:
+        self._items[key] = frame
+        if len(self._items) > self.capacity:
+            self._items.popitem(last=False)
+
+
+class MeetingView:
+    """A snapshot of one meeting at one store generation."""
+
+    def __init__(self, store: Store, meeting: str, cache: FrameCache) -> None:
+        self.store = store
+        self.meeting = meeting
+        self.cache = cache
+        rows = store.streams(meeting)
+        self._refs = [(no, name) for no, name, _, _ in rows]
+        self._heads = {no: head for no, _, head, _ in rows}
+        self._cps = {no: store.checkpoint(meeting, no, name) for no, name, _, _ in rows}
+
+    def streams(self) -> Sequence[tuple[int, str]]:
+        return self._refs
+
+    def head(self, no: int) -> int:
+        return self._heads.get(no, 0)
+
+    def checkpoint(self, no: int) -> Checkpoint | None:
+        return self._cps.get(no)
+
+    def frames_after(self, no: int, cursor: int, room: int) -> tuple[list[bytes], int]:
+        head = self.head(no)
+        if head == cursor + 1:
+            return [self._event_frame(no, head)], head
+        key = ("batch", self.meeting, no, cursor)
+        events = self.store.events(self.meeting, no, cursor, BATCH_MAX_EVENTS)
+        size, take = 0, 0
+        for _, _, _, data in events:
+            if take and size + len(data) > max(BATCH_RAW_BYTES, room):
+                break
+            size += len(data)
+            take += 1
+        last = cursor + take
+        key = (*key, last)
+        frame = self.cache.get(key)
+        if frame is None:
+            history = self.store.history(self.meeting, no, cursor + 1)
+            codec, data = pack_batch([e[3] for e in events[:take]], history)
+            frame = encode_frame(Batch(no, cursor + 1, take, codec, data))
+            self.cache.put(key, frame)
+        return [frame], last
+
+    def _event_frame(self, no: int, seq: int) -> bytes:
+        key = ("event", self.meeting, no, seq)
+        frame = self.cache.get(key)
+        if frame is None:
+            packed = self.store.packed(self.meeting, no, seq)
+            if packed is None:
+                ((_, _, kind, data),) = self.store.events(self.meeting, no, seq - 1, 1)
+                history = self.store.history(self.meeting, no, seq)
+                packed = pack_event(data, history, kind != Kind.AUDIO)
+                self.store.set_packed(self.meeting, no, seq, packed)
+            frame = encode_frame(EventFrame(no, seq, packed[0], packed[1]))
+            self.cache.put(key, frame)
+        return frame
+
+
+class Views:
+    """The current snapshot of each meeting, rebuilt when its generation moves."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.cache = FrameCache()
+        self._views: dict[str, tuple[int, MeetingView]] = {}
+
+    def get(self, meeting: str, generation: int) -> MeetingView:
+        held = self._views.get(meeting)
+        if held is None or held[0] != generation:
+            held = (generation, MeetingView(self.store, meeting, self.cache))
+            self._views[meeting] = held
+        return held[1]

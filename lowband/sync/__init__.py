@@ -1,0 +1,1 @@
+"""Sans-IO sync protocol: client state, serving plans, the ladder, deltas. No I/O imports."""

@@ -1,0 +1,206 @@
+"""The receiving side of one exchange, sans-IO: frames in, effects out.
+
+Owns what a follower (a delegate's client or a relay mirroring its parent)
+believes about each stream of one meeting: its head, chain hash, the history
+that decodes the next frame, what is verified against the origin's
+checkpoints, and which hashes still wait for one. It checks that events come
+gapless and in order, extends the hash chain, and verifies checkpoints with
+the origin's key. A checkpoint that does not match the chain means a relay
+altered or forged something: the unverified tail is refused.
+
+It performs no I/O: the driver applies the returned effects to the store in
+one transaction, commits, and only then reads the next bytes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..compress import History, unpack_batch, unpack_event
+from ..crypto import chain_genesis, chain_next, verify_checkpoint
+from ..model import Checkpoint, Kind
+from ..wire import (
+    Ack,
+    Batch,
+    CheckpointFrame,
+    End,
+    EventFrame,
+    Hello,
+    KeepAlive,
+    ProtocolError,
+    ResponseFrame,
+    StreamRef,
+    decode_canonical,
+)
+
+
+@dataclass
+class StreamState:
+    no: int
+    name: str
+    head: int
+    head_hash: bytes
+    verified: int
+    history: History
+    unverified: dict[int, bytes] = field(default_factory=dict)  # seq -> chain hash
+    pending_cp: Checkpoint | None = None  # signed past our head; checked when we get there
+
+
+@dataclass(frozen=True)
+class NewStream:
+    no: int
+    name: str
+
+
+@dataclass(frozen=True)
+class Append:
+    no: int
+    seq: int
+    ts: int
+    kind: Kind
+    canonical: bytes
+    hash: bytes
+    packed: tuple[int, bytes] | None  # reusable as-is for our own followers
+
+
+@dataclass(frozen=True)
+class Verified:
+    no: int
+    checkpoint: Checkpoint
+
+
+@dataclass(frozen=True)
+class Refused:
+    """Events after `keep` failed verification and must be dropped."""
+
+    no: int
+    keep: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class AckSeen:
+    sub_id: bytes
+    state: int
+    node: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class PeerHello:
+    node: str
+    now_ms: int
+
+
+@dataclass(frozen=True)
+class Ended:
+    reason: str
+
+
+Effect = NewStream | Append | Verified | Refused | AckSeen | PeerHello | Ended
+
+
+class Receiver:
+    """Follower state for one meeting; feed it decoded frames in arrival order."""
+
+    def __init__(self, meeting: str, origin_key: bytes, streams: list[StreamState]) -> None:
+        self.meeting = meeting
+        self.origin_key = origin_key
+        self.streams = {s.no: s for s in streams}
+        self.broken = ""  # set once a forgery is found; rebuild from the store to go on
+
+    def by_name(self, name: str) -> StreamState | None:
+        return next((s for s in self.streams.values() if s.name == name), None)
+
+    def on_frame(self, frame: ResponseFrame) -> list[Effect]:
+        if self.broken:
+            raise ProtocolError(self.broken)
+        match frame:
+            case EventFrame(no=no, seq=seq, codec=codec, data=data):
+                s = self._stream(no)
+                if seq <= s.head:
+                    return []  # already held: resumption overlap is harmless
+                self._expect(s, seq)
+                canonical = unpack_event(codec, data, s.history.bytes())
+                return [*self._append(s, seq, canonical, (codec, data)), *self._recheck(s)]
+            case Batch(no=no, first=first, count=count, codec=codec, data=data):
+                s = self._stream(no)
+                if first + count - 1 <= s.head:
+                    return []
+                self._expect(s, first)
+                effects: list[Effect] = []
+                for i, canonical in enumerate(unpack_batch(codec, data, s.history.bytes(), count)):
+                    effects += self._append(s, first + i, canonical, None)
+                return effects + self._recheck(s)
+            case CheckpointFrame(no=no, seq=seq, ts_ms=ts_ms, sig=sig):
+                s = self._stream(no)
+                return self._checkpoint(s, Checkpoint(s.name, seq, ts_ms, sig))
+            case StreamRef(no=no, name=name):
+                known = self.streams.get(no)
+                if known is not None:
+                    if known.name != name:
+                        raise ProtocolError(f"Stream {no} was {known.name!r}, now named {name!r}.")
+                    return []
+                if self.by_name(name) is not None:
+                    raise ProtocolError(f"Stream {name!r} was announced under two numbers.")
+                genesis = chain_genesis(self.meeting, name)
+                self.streams[no] = StreamState(no, name, 0, genesis, 0, History())
+                return [NewStream(no, name)]
+            case Ack(sub_id=sub_id, state=state, node=node, reason=reason):
+                return [AckSeen(sub_id, state, node, reason)]
+            case Hello(node=node, now_ms=now_ms):
+                return [PeerHello(node, now_ms)]
+            case End(reason=reason):
+                return [Ended(reason)]
+            case KeepAlive():
+                return []
+        raise ProtocolError("An unexpected frame arrived.")  # pragma: no cover - union is closed
+
+    def _stream(self, no: int) -> StreamState:
+        s = self.streams.get(no)
+        if s is None:
+            raise ProtocolError(f"Stream {no} was used before it was announced.")
+        return s
+
+    @staticmethod
+    def _expect(s: StreamState, seq: int) -> None:
+        if seq != s.head + 1:
+            raise ProtocolError(
+                f"Stream {s.name} jumped from {s.head} to {seq}: events are missing."
+            )
+
+    def _append(
+        self, s: StreamState, seq: int, canonical: bytes, packed: tuple[int, bytes] | None
+    ) -> list[Effect]:
+        ts, kind, _ = decode_canonical(canonical)
+        h = chain_next(s.head_hash, seq, canonical)
+        s.head, s.head_hash = seq, h
+        s.history.extend(canonical)
+        s.unverified[seq] = h
+        return [Append(s.no, seq, ts, kind, canonical, h, packed)]
+
+    def _recheck(self, s: StreamState) -> list[Effect]:
+        cp = s.pending_cp
+        if cp is not None and cp.seq <= s.head:
+            s.pending_cp = None
+            return self._checkpoint(s, cp)
+        return []
+
+    def _checkpoint(self, s: StreamState, cp: Checkpoint) -> list[Effect]:
+        if cp.seq <= s.verified:
+            return []
+        if cp.seq > s.head:
+            if s.pending_cp is None or cp.seq >= s.pending_cp.seq:
+                s.pending_cp = cp
+            return []
+        head = s.unverified.get(cp.seq)
+        if head is not None and verify_checkpoint(self.origin_key, self.meeting, cp, head):
+            s.verified = cp.seq
+            s.unverified = {k: v for k, v in s.unverified.items() if k > cp.seq}
+            return [Verified(s.no, cp)]
+        reason = (
+            f"Events {s.verified + 1}..{cp.seq} of {s.name} do not match the origin's signature;"
+            " they were refused."
+        )
+        self.broken = reason
+        return [Refused(s.no, s.verified, reason)]

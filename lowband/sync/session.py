@@ -1,0 +1,160 @@
+"""The one thin httpx loop around the sans-IO core: keeps a node in sync with its parent.
+
+Owns the HTTP side of the exchange and nothing else: it posts the request a
+`Node` builds, feeds response bytes to the frame reader and the receiver,
+hands each chunk's effects to the node (which commits them) before reading
+on, and retries with backoff across any break, resuming from the cursors in
+the store. A second, short exchange carries submissions made while the live
+one is open. The only module in `lowband.sync` that does I/O.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import httpx
+
+from ..wire import CONTENT_TYPE, FrameReader, ProtocolError, encode_request
+from . import backoff
+
+if TYPE_CHECKING:
+    from ..node import Node
+
+STALL_S = 45.0  # the parent sends a keep-alive every 20 s; this long silent means stalled
+CONNECT_S = 15.0
+ERROR_BODY_LIMIT = 2000
+
+
+class LinkError(Exception):
+    """The exchange broke; the message is one plain sentence."""
+
+
+@dataclass
+class LinkState:
+    online: bool = False
+    last_error: str = ""
+    bytes_in: int = 0
+    bytes_out: int = 0
+    rtt_s: float | None = None
+    last_rx: float = 0.0
+
+
+def make_client(transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
+    timeout = httpx.Timeout(connect=CONNECT_S, read=STALL_S, write=STALL_S, pool=CONNECT_S)
+    return httpx.AsyncClient(timeout=timeout, transport=transport, trust_env=False)
+
+
+class Uplink:
+    """Keeps `node` in sync with the relay at `parent`."""
+
+    def __init__(
+        self,
+        node: Node,
+        parent: str,
+        client: httpx.AsyncClient,
+        *,
+        checkpoint_every: int = 30,
+        on_change: Callable[[], None] | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.node = node
+        self.url = parent.rstrip("/") + "/v1/sync"
+        self.client = client
+        self.checkpoint_every = checkpoint_every
+        self.on_change = on_change or (lambda: None)
+        self.rng = rng or random.Random()
+        self.state = LinkState()
+        self._kick = asyncio.Event()
+
+    def kick(self) -> None:
+        """Something was queued: send it now rather than at the next poll."""
+        self._kick.set()
+
+    async def exchange(self, live: bool, with_events: bool = True) -> None:
+        """One exchange: send the request, apply everything the response carries."""
+        req = self.node.request(live, with_events, self.checkpoint_every)
+        body = encode_request(req)
+        started = time.monotonic()
+        headers = {"content-type": CONTENT_TYPE}
+        try:
+            async with self.client.stream("POST", self.url, content=body, headers=headers) as resp:
+                self.state.bytes_out += len(body)
+                if resp.status_code != 200:
+                    text = (await resp.aread())[:ERROR_BODY_LIMIT].decode(errors="replace").strip()
+                    raise LinkError(text or f"The relay answered HTTP {resp.status_code}.")
+                await self._consume(resp, started)
+        except httpx.TimeoutException:
+            raise LinkError(
+                f"No data from {self.url} for {STALL_S:.0f} s; the link stalled."
+            ) from None
+        except httpx.HTTPError as exc:
+            raise LinkError(f"Could not reach {self.url}: {exc or type(exc).__name__}.") from None
+        except ProtocolError as exc:
+            raise LinkError(f"The relay broke the protocol: {exc}") from None
+
+    async def _consume(self, resp: httpx.Response, started: float) -> None:
+        reader = FrameReader()
+        receiver = self.node.receiver()
+        async for chunk in resp.aiter_raw():
+            now = time.monotonic()
+            if self.state.rtt_s is None or not self.state.online:
+                self.state.rtt_s = now - started
+            self.state.online = True
+            self.state.last_rx = now
+            self.state.bytes_in += len(chunk)
+            effects = []
+            for frame in reader.feed(chunk):
+                effects += receiver.on_frame(frame)
+            self.node.apply(effects, int(time.time() * 1000))
+            if effects:
+                self.on_change()
+            if receiver.broken:
+                raise LinkError(receiver.broken)
+        if reader.pending:
+            raise LinkError("The response ended in the middle of a frame.")
+
+    async def run(self) -> None:
+        """Follow live forever; a second task sends what is queued meanwhile."""
+        sender = asyncio.create_task(self._send_loop())
+        try:
+            attempt = 0
+            while True:
+                try:
+                    await self.exchange(live=True)
+                    attempt = 0
+                except LinkError as exc:
+                    self._offline(str(exc))
+                    await asyncio.sleep(backoff.next_delay(attempt, self.rng))
+                    attempt += 1
+        finally:
+            sender.cancel()
+            await asyncio.gather(sender, return_exceptions=True)
+
+    async def _send_loop(self) -> None:
+        attempt = 0
+        while True:
+            if self.node.pending():
+                try:
+                    await self.exchange(live=False, with_events=False)
+                    attempt = 0
+                    self.on_change()
+                except LinkError as exc:
+                    self._offline(str(exc))
+                    await asyncio.sleep(backoff.next_delay(attempt, self.rng))
+                    attempt += 1
+                    continue
+            self._kick.clear()
+            # Other processes (`lowband say`) queue into the store: look again every second.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._kick.wait(), 1.0)
+
+    def _offline(self, reason: str) -> None:
+        self.state.online = False
+        self.state.last_error = reason
+        self.on_change()

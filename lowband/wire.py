@@ -1,0 +1,253 @@
+"""The wire: sync request and response frames, their codec, and hard size limits.
+
+Owns every byte layout that crosses a link: the versioned request body, the
+length-prefixed MessagePack response frames, and the canonical encoding of an
+event that the hash chain covers. Decoding untrusted bytes raises only
+`ProtocolError`, with a sentence a user can read. Compression of event
+payloads lives in `compress.py`; this module only carries their bytes.
+
+A response is a sequence of frames, each `varint(len) || msgpack(frame)`.
+Frames are tagged array-like structs, so a caption line costs a few bytes of
+framing. See docs/protocol.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated, TypeVar
+
+import msgspec
+
+from .model import Blob, Kind, Name, Seq, Sig, SubId, Submission, Text
+
+VERSION = 1
+MAX_FRAME = 1 << 20  # one response frame, compressed
+MAX_REQUEST = 1 << 21  # one request body
+MAX_EVENT = 64 * 1024  # one canonical event
+MAX_BATCH_RAW = 1 << 20  # the decompressed payload of one batch
+MAX_BATCH_EVENTS = 4096
+MAX_WANTS = 256
+MAX_SUBS = 64
+
+CONTENT_TYPE = "application/x-lowband"
+
+T = TypeVar("T")
+
+
+class ProtocolError(Exception):
+    """Bytes from a peer that do not follow the protocol; the message is one plain sentence."""
+
+
+class Codec:
+    """How an event or batch payload is encoded (see compress.py)."""
+
+    RAW = 0
+    ZSTD_HISTORY = 1
+
+
+class Frame(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fields=True):
+    """Base of the response frames; the tag is the first array element."""
+
+
+class Hello(Frame, tag=1):
+    """First frame of every response: who answers, and its clock."""
+
+    version: int
+    node: Name
+    now_ms: Seq
+
+
+class AckState:
+    CUSTODY = 1  # the answering node holds it durably and will forward it
+    RECEIVED = 2  # the origin holds it; its outcome follows as an event
+    REFUSED = 3  # not taken: see reason; sending it again will not help
+
+
+class Ack(Frame, tag=2):
+    sub_id: SubId
+    state: Annotated[int, msgspec.Meta(ge=1, le=3)]
+    node: Name
+    reason: Text = ""
+
+
+class StreamRef(Frame, tag=3):
+    """Announces the origin-assigned number of a stream the response uses."""
+
+    no: Annotated[int, msgspec.Meta(ge=1, le=1 << 20)]
+    name: Name
+
+
+class EventFrame(Frame, tag=4):
+    """One event; `data` is its canonical encoding under `codec`."""
+
+    no: int
+    seq: Seq
+    codec: int
+    data: Annotated[bytes, msgspec.Meta(max_length=MAX_FRAME)]
+
+
+class Batch(Frame, tag=5):
+    """Events `first .. first+count-1` of one stream, encoded together (catch-up)."""
+
+    no: int
+    first: Seq
+    count: Annotated[int, msgspec.Meta(ge=1, le=MAX_BATCH_EVENTS)]
+    codec: int
+    data: Annotated[bytes, msgspec.Meta(max_length=MAX_FRAME)]
+
+
+class CheckpointFrame(Frame, tag=6):
+    no: int
+    seq: Seq
+    ts_ms: Seq
+    sig: Sig
+
+
+class KeepAlive(Frame, tag=7):
+    pass
+
+
+class End(Frame, tag=8):
+    """The server closes the exchange on purpose; `reason` is a plain sentence."""
+
+    reason: Text
+
+
+ResponseFrame = Hello | Ack | StreamRef | EventFrame | Batch | CheckpointFrame | KeepAlive | End
+
+
+class Want(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fields=True):
+    stream: Name
+    cursor: Seq  # highest seq held with none missing below it
+    verified: Seq = 0  # highest seq verified against a checkpoint
+
+
+class SyncRequest(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fields=True):
+    meeting: Name
+    node: Name  # who asks, for logs and statistics
+    wants: Annotated[list[Want], msgspec.Meta(max_length=MAX_WANTS)]
+    prefixes: Annotated[list[Name], msgspec.Meta(max_length=16)] = []  # streams not yet known
+    known_streams: Annotated[int, msgspec.Meta(ge=0)] = 0  # stream numbers 1..n are known
+    subs: Annotated[list[Submission], msgspec.Meta(max_length=MAX_SUBS)] = []
+    ask: Annotated[list[SubId], msgspec.Meta(max_length=MAX_SUBS * 4)] = []  # custody status
+    live: bool = False
+    budget: Annotated[int, msgspec.Meta(ge=0)] = 0  # bytes; 0 means no limit
+    checkpoint_every: Annotated[int, msgspec.Meta(ge=0, le=3600)] = 30  # seconds
+
+
+_request_decoder = msgspec.msgpack.Decoder(SyncRequest)
+_frame_decoder = msgspec.msgpack.Decoder(ResponseFrame)
+_encoder = msgspec.msgpack.Encoder()
+
+
+def encode_request(req: SyncRequest) -> bytes:
+    return bytes([VERSION]) + _encoder.encode(req)
+
+
+def decode_request(data: bytes) -> SyncRequest:
+    if len(data) > MAX_REQUEST:
+        raise ProtocolError(f"The request is {len(data)} bytes; the limit is {MAX_REQUEST}.")
+    if not data or data[0] != VERSION:
+        raise ProtocolError("The request is not lowband protocol version 1.")
+    try:
+        return _request_decoder.decode(data[1:])
+    except msgspec.DecodeError as exc:
+        raise ProtocolError(f"The request is malformed: {exc}.") from None
+
+
+def varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
+def encode_frame(frame: Frame) -> bytes:
+    payload = _encoder.encode(frame)
+    if len(payload) > MAX_FRAME:
+        raise ProtocolError(f"A frame of {len(payload)} bytes exceeds the limit of {MAX_FRAME}.")
+    return varint(len(payload)) + payload
+
+
+class FrameReader:
+    """Sans-IO: feed it response bytes as they arrive; it yields whole frames."""
+
+    def __init__(self) -> None:
+        self._buf = bytearray()
+
+    def feed(self, data: bytes) -> Iterator[ResponseFrame]:
+        self._buf += data
+        while True:
+            header = _read_varint(self._buf)
+            if header is None:
+                return
+            length, used = header
+            if length > MAX_FRAME:
+                raise ProtocolError(f"A frame announces {length} bytes; the limit is {MAX_FRAME}.")
+            if len(self._buf) < used + length:
+                return
+            payload = bytes(self._buf[used : used + length])
+            del self._buf[: used + length]
+            try:
+                yield _frame_decoder.decode(payload)
+            except msgspec.DecodeError as exc:
+                raise ProtocolError(f"A frame is malformed: {exc}.") from None
+
+    @property
+    def pending(self) -> int:
+        """Bytes of an incomplete frame held back."""
+        return len(self._buf)
+
+
+def _read_varint(buf: bytearray) -> tuple[int, int] | None:
+    value = 0
+    for i in range(min(len(buf), 4)):
+        value |= (buf[i] & 0x7F) << (7 * i)
+        if not buf[i] & 0x80:
+            return value, i + 1
+    if len(buf) >= 4:
+        raise ProtocolError("A frame length is longer than four bytes.")
+    return None
+
+
+# --- canonical event bytes (what the hash chain covers) -----------------------
+
+
+class _Canonical(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fields=True):
+    ts: Seq
+    kind: Kind
+    body: Blob
+
+
+_canonical_decoder = msgspec.msgpack.Decoder(_Canonical)
+
+
+def encode_canonical(ts: int, kind: Kind, body: bytes) -> bytes:
+    return _encoder.encode(_Canonical(ts, kind, body))
+
+
+def decode_canonical(data: bytes) -> tuple[int, Kind, bytes]:
+    if len(data) > MAX_EVENT:
+        raise ProtocolError(f"An event of {len(data)} bytes exceeds the limit of {MAX_EVENT}.")
+    try:
+        c = _canonical_decoder.decode(data)
+    except msgspec.DecodeError as exc:
+        raise ProtocolError(f"An event is malformed: {exc}.") from None
+    return c.ts, c.kind, c.body
+
+
+def decode_body(data: bytes, kind: type[T]) -> T:
+    """Decode an event or submission body into its typed struct."""
+    try:
+        return msgspec.msgpack.decode(data, type=kind)
+    except msgspec.DecodeError as exc:
+        raise ProtocolError(f"A {kind.__name__} body is malformed: {exc}.") from None
+
+
+def encode_body(body: msgspec.Struct) -> bytes:
+    return _encoder.encode(body)
