@@ -23,6 +23,7 @@ HISTORY_BYTES = 16 * 1024
 EVENT_LEVEL = 19  # events are small and encoded once, so the best level is affordable
 BATCH_LEVEL = 9
 _FORMAT = zstd.FORMAT_ZSTD1_MAGICLESS
+_UNKNOWN_SIZE = 2**64 - 1
 
 
 def _params(level: int) -> zstd.ZstdCompressionParameters:
@@ -54,7 +55,10 @@ def _decompress(codec: int, data: bytes, history: bytes, limit: int) -> bytes:
         raise ProtocolError(f"Payload codec {codec} is unknown.")
     d = zstd.ZstdDecompressor(dict_data=_dict(history), format=_FORMAT)
     try:
-        # Without a content size in the frame, zstd stops at max_output_size: no bombs.
+        # lowband never writes a content size; a frame that declares one could make zstd
+        # allocate it up front. Without one, zstd stops at max_output_size: no bombs.
+        if zstd.get_frame_parameters(data, format=_FORMAT).content_size != _UNKNOWN_SIZE:
+            raise ProtocolError("A compressed payload declares its size, which lowband never does.")
         return d.decompress(data, max_output_size=limit)
     except zstd.ZstdError:
         raise ProtocolError(

@@ -166,6 +166,7 @@ class Node:
                 self.store.put_checkpoint(m, no, cp)
             case Refused(no=no, keep=keep, reason=reason):
                 self.store.truncate_after(m, no, keep)
+                self.store.set_meta(f"alert/{m}", f"{reason} (from {self.peer or 'the relay'})")
                 self.refused.append(reason)
             case AckSeen(sub_id=sub_id, state=state, node=node, reason=reason):
                 self._on_ack(sub_id, state, node, reason, now_ms)

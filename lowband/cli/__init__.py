@@ -18,7 +18,7 @@ from ..relay.run import BindError
 from ..store import StoreError
 from ..sync.session import LinkError
 from ..wire import ProtocolError
-from . import admin, delegate, publish
+from . import admin, delegate, publish, tools
 
 EXPECTED = (
     StoreError,
@@ -47,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     admin.register(sub)
     delegate.register(sub)
     publish.register(sub)
+    tools.register(sub)
     return parser
 
 

@@ -178,6 +178,9 @@ def status_cmd(args: argparse.Namespace) -> int:
                 age = time.time() - link["at"]
                 state = "online" if link["online"] else f"offline ({link['error']})"
                 print(f"  link: {state}, as of {age:.0f} s ago")
+            alert = store.get_meta(f"alert/{info.id}")
+            if alert:
+                print(f"  WARNING: {alert}")
             for no, name, head, verified in store.streams(info.id):
                 cp = store.checkpoint(info.id, no, name)
                 cp_age = (

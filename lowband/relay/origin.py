@@ -88,7 +88,7 @@ def create_meeting(
             raise ValueError(f"Meeting {meeting_id} already exists here.")
         store.add_meeting(info, parent=None)
         append(store, info, "notice", Kind.NOTICE, encode_body(notice), now_ms)
-        me = RosterEntry(bytes(key.verify_key), "Secretariat", "", Rights.SECRETARIAT)
+        me = RosterEntry(bytes(key.verify_key), "Secretariat", "ITU", Rights.SECRETARIAT)
         append(store, info, "roster", Kind.ROSTER, encode_body(me), now_ms)
     return info
 

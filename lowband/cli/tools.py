@@ -1,0 +1,28 @@
+"""Commands for trying lowband out and testing it: demo and linkem."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from ..linkem import cli as linkem_cli
+from ..linkem.profiles import PROFILES
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("demo", help="a simulated meeting followed over an emulated bad link")
+    p.add_argument("--duration", type=float, default=90.0, help="seconds to run (default 90)")
+    p.add_argument("--profile", default="edge", choices=sorted(PROFILES), help="link profile")
+    p.add_argument("--lang", default="en", choices=["en", "zh"], help="transcript language")
+    p.add_argument("--keep", action="store_true", help="keep the demo's node homes afterwards")
+    p.set_defaults(run=demo)
+
+    p = sub.add_parser("linkem", help="run the link emulator (a shaping TCP proxy)")
+    linkem_cli.add_arguments(p)
+    p.set_defaults(run=linkem_cli.run)
+
+
+def demo(args: argparse.Namespace) -> int:
+    from .. import demo as scene
+
+    return scene.run(args.duration, args.profile, args.lang, args.keep)

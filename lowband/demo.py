@@ -1,0 +1,219 @@
+"""The demo: a simulated hybrid meeting followed by a delegate over an emulated bad link.
+
+Owns the scripted scene the README's first command shows: an origin and a
+regional relay as real processes on 127.0.0.1, a meeting on ITU Resolution
+167, captioners replaying real text (English, and the Chinese seed text) at
+160 words a minute, and a delegate behind the link emulator who follows the
+transcript, asks for the floor and sends a written intervention. It prints
+what the delegate sees, then the bytes the link carried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import tempfile
+import threading
+import time
+from importlib import resources
+from pathlib import Path
+
+from . import queues
+from .captions import split_speaker
+from .crypto import load_or_create_key
+from .delegate import join, submit, sync_once
+from .follow import follow
+from .linkem import LinkEmulatorThread, get_profile
+from .model import (
+    AgendaItem,
+    CaptionLine,
+    Kind,
+    MeetingKind,
+    Notice,
+    Publish,
+    Rights,
+    RosterEntry,
+    Session,
+    SubKind,
+    SubmissionText,
+)
+from .relay.origin import append, create_meeting
+from .store import Store
+from .sync.outbox import describe
+from .testbed import Relay
+from .wire import encode_body
+
+MEETING = "pp-res167"
+WORDS_PER_MINUTE = 160
+
+
+def text_lines(name: str) -> list[str]:
+    return resources.files("lowband.data").joinpath(name).read_text(encoding="utf-8").splitlines()
+
+
+def chinese_lines(width: int = 24) -> list[str]:
+    """The Chinese seed text as caption lines of about 72 bytes."""
+    out = []
+    for para in text_lines("res167_zh.txt"):
+        para = para.strip()
+        while para:
+            out.append(para[:width])
+            para = para[width:]
+    return out
+
+
+def seconds_for(text: str) -> float:
+    words = len(text.split()) if " " in text else max(1, len(text) // 2)
+    return 60.0 * words / WORDS_PER_MINUTE
+
+
+def setup_meeting(origin_home: Path, delegate_key: bytes) -> None:
+    key = load_or_create_key(origin_home / "key")
+    notice = Notice(
+        "ITU Council working group: Resolution 167 (remote participation)",
+        MeetingKind.HYBRID,
+        Rights.SPEAK,
+        [Session("2026-12-01T08:00:00Z", "2026-12-01T11:00:00Z", "Morning")],
+        ["en", "zh"],
+        "Europe/Zurich",
+        [AgendaItem("1", "Opening"), AgendaItem("2", "Resolution 167")],
+    )
+    with Store(origin_home / "store.sqlite") as store:
+        info = create_meeting(store, key, MEETING, notice, int(time.time() * 1000))
+        entry = RosterEntry(delegate_key, "Amina Odhiambo", "Kenya", Rights.SPEAK)
+        with store.tx():
+            append(store, info, "roster", Kind.ROSTER, encode_body(entry), int(time.time() * 1000))
+
+
+def captioner(
+    home: Path, key_path: Path, origin_url: str, lang: str, lines: list[str], stop: threading.Event
+) -> None:
+    """Publish `lines` on transcript/<lang> at speaking pace, as a CART captioner would."""
+    key = load_or_create_key(key_path)  # the secretariat's key: only it may publish
+    with Store(home / "store.sqlite") as store:
+        asyncio.run(join(store, origin_url, MEETING))
+        speaker = "SECRETARIAT"
+        for raw in lines:
+            if stop.wait(seconds_for(raw)):
+                return
+            speaker, text = split_speaker(raw, speaker)
+            pub = Publish(
+                f"transcript/{lang}", Kind.CAPTION, encode_body(CaptionLine(speaker, text))
+            )
+            submit(store, key, MEETING, SubKind.PUBLISH, encode_body(pub))
+            asyncio.run(
+                sync_once(store, MEETING, f"captioner-{lang}", with_events=False, url=origin_url)
+            )
+
+
+def delegate_actions(home: Path, stop: threading.Event, say: list[str]) -> None:
+    """The delegate asks for the floor, then sends a written intervention."""
+    key = load_or_create_key(home / "key")
+    with Store(home / "store.sqlite") as store:
+        for when, kind, body in [
+            (15, SubKind.FLOOR_REQUEST, b""),
+            (
+                15,
+                SubKind.INTERVENTION,
+                encode_body(
+                    SubmissionText(
+                        "Kenya supports the text and asks that notices state the rights of remote "
+                        "participants.",
+                        "2",
+                    )
+                ),
+            ),
+        ]:
+            if stop.wait(when):
+                return
+            sub = submit(store, key, MEETING, kind, body)
+            say.append(f"(you queued {kind}: {sub.sub_id.hex()[:12]})")
+
+
+def run(duration: float, profile: str, lang: str, keep: bool, out=print) -> int:  # type: ignore[no-untyped-def]
+    work = Path(tempfile.mkdtemp(prefix="lowband-demo-"))
+    stop = threading.Event()
+    procs: list[Relay] = []
+    try:
+        delegate = work / "delegate"
+        dkey = load_or_create_key(delegate / "key")
+        origin = Relay(work / "origin", "--origin", name="origin-geneva")
+        procs.append(origin)
+        setup_meeting(work / "origin", bytes(dkey.verify_key))
+        relay = Relay(work / "relay", "--parent", origin.url, name="relay-nairobi")
+        procs.append(relay)
+        link = LinkEmulatorThread(
+            "127.0.0.1", 0, "127.0.0.1", relay.port, get_profile(profile), seed=1
+        )
+        link.start()
+        out(
+            f"lowband demo: origin {origin.url}, relay {relay.url}, "
+            f"delegate behind an emulated '{profile}' link on 127.0.0.1:{link.port}."
+        )
+        time.sleep(1.0)  # let the relay mirror the notice and roster
+        with Store(delegate / "store.sqlite") as store:
+            asyncio.run(join(store, f"http://127.0.0.1:{link.port}", MEETING))
+        notes: list[str] = []
+        threads = [
+            threading.Thread(
+                target=captioner,
+                daemon=True,
+                args=(
+                    work / "cap-en",
+                    work / "origin" / "key",
+                    origin.url,
+                    "en",
+                    text_lines("res167_en.txt"),
+                    stop,
+                ),
+            ),
+            threading.Thread(
+                target=captioner,
+                daemon=True,
+                args=(
+                    work / "cap-zh",
+                    work / "origin" / "key",
+                    origin.url,
+                    "zh",
+                    chinese_lines(),
+                    stop,
+                ),
+            ),
+            threading.Thread(target=delegate_actions, args=(delegate, stop, notes), daemon=True),
+        ]
+        for t in threads:
+            t.start()
+
+        def show(line: str) -> None:
+            while notes:
+                out(notes.pop(0))
+            out(line)
+
+        async def watch() -> None:
+            done = asyncio.Event()
+            asyncio.get_running_loop().call_later(duration, done.set)
+            with Store(delegate / "store.sqlite") as store:
+                await follow(store, MEETING, "delegate-amina", lang, show, stop=done)
+
+        asyncio.run(watch())
+        stop.set()
+        for t in threads:
+            t.join(10)
+        stats = link.stats()
+        link.stop()
+        with Store(delegate / "store.sqlite") as store:
+            for item in queues.outbox(store, MEETING):
+                out(f"Your {item.kind}: {describe(item.state, item.node, item.reason)}.")
+        out(
+            f"The '{profile}' link carried {stats['bytes_down']} bytes down and "
+            f"{stats['bytes_up']} bytes up in {duration:.0f} s."
+        )
+        return 0
+    finally:
+        stop.set()
+        for p in reversed(procs):
+            p.stop()
+        if keep:
+            out(f"The demo's homes are kept in {work}.")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
