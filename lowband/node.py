@@ -142,8 +142,11 @@ class Node:
             _, head_hash = self.store.head(self.meeting, no)
             unverified = self.store.hashes_after(self.meeting, no, verified)
             history = History(self.store.history(self.meeting, no, head + 1))
-            states.append(StreamState(no, name, head, head_hash, verified, history, unverified))
-        return Receiver(self.meeting, info.origin_key, states)
+            last_ts = self.store.ts_of(self.meeting, no, head)
+            states.append(
+                StreamState(no, name, head, head_hash, verified, history, last_ts, unverified)
+            )
+        return Receiver(self.meeting, info.origin_key, info.epoch_ms, states)
 
     def apply(self, effects: list[Effect], now_ms: int) -> None:
         """Apply one batch of effects atomically."""

@@ -24,6 +24,7 @@ import sqlite_utils
 from .compress import HISTORY_BYTES
 from .crypto import chain_genesis
 from .model import Checkpoint, MeetingInfo, Rights, RosterEntry
+from .wire import decode_canonical
 
 
 class StoreError(Exception):
@@ -212,18 +213,26 @@ class Store:
     # --- events --------------------------------------------------------------
 
     def history(self, meeting: str, no: int, before: int) -> bytes:
-        """The canonical bytes of the events before `before`, last HISTORY_BYTES of them."""
+        """The bodies of the events before `before`, concatenated, last HISTORY_BYTES of them."""
         parts: list[bytes] = []
         size = 0
         for (data,) in self.db.execute(
             "SELECT data FROM events WHERE meeting=? AND no=? AND seq<? ORDER BY seq DESC",
             (meeting, no, before),
         ):
-            parts.append(data)
-            size += len(data)
+            body = decode_canonical(data)[2]
+            parts.append(body)
+            size += len(body)
             if size >= HISTORY_BYTES:
                 break
         return b"".join(reversed(parts))[-HISTORY_BYTES:]
+
+    def ts_of(self, meeting: str, no: int, seq: int) -> int:
+        """The timestamp of event `seq` (0 for seq 0)."""
+        row = self.one(
+            "SELECT ts FROM events WHERE meeting=? AND no=? AND seq=?", (meeting, no, seq)
+        )
+        return int(row[0]) if row else 0
 
     def insert_event(
         self,

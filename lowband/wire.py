@@ -42,7 +42,7 @@ class Codec:
     """How an event or batch payload is encoded (see compress.py)."""
 
     RAW = 0
-    ZSTD_HISTORY = 1
+    PPMD_HISTORY = 1
 
 
 class Frame(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fields=True):
@@ -78,10 +78,14 @@ class StreamRef(Frame, tag=3):
 
 
 class EventFrame(Frame, tag=4):
-    """One event; `data` is its canonical encoding under `codec`."""
+    """The stream's next event (its seq is the follower's cursor + 1; the chain checks it).
+
+    `dt` is its timestamp minus the previous event's; `data` is its body under `codec`.
+    """
 
     no: int
-    seq: Seq
+    dt: Seq
+    kind: Kind
     codec: int
     data: Annotated[bytes, msgspec.Meta(max_length=MAX_FRAME)]
 
@@ -97,9 +101,11 @@ class Batch(Frame, tag=5):
 
 
 class CheckpointFrame(Frame, tag=6):
+    """The origin's signature over a stream's head; `ts` is ms since the meeting's epoch."""
+
     no: int
     seq: Seq
-    ts_ms: Seq
+    ts: Seq
     sig: Sig
 
 

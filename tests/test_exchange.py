@@ -13,7 +13,7 @@ import msgspec
 from conftest import MEETING, World, now_ms
 
 from lowband import queues
-from lowband.compress import pack_event
+from lowband.compress import pack_body
 from lowband.delegate import submit
 from lowband.model import CaptionLine, Kind, SubKind, SubmissionText
 from lowband.node import Node, Role
@@ -22,7 +22,7 @@ from lowband.relay.source import Views
 from lowband.store import Store
 from lowband.sync.outbox import State
 from lowband.sync.serve import Follower
-from lowband.wire import AckState, FrameReader, Hello, encode_body, encode_frame
+from lowband.wire import AckState, FrameReader, Hello, decode_canonical, encode_body, encode_frame
 
 
 def publish_captions(world: World, n: int, start: int = 0) -> None:
@@ -110,9 +110,10 @@ def test_altered_event_is_refused_at_the_checkpoint(world: World, client_store: 
     # A malicious relay rewrites event 4's payload before serving it.
     no = world.origin_store.stream_no(MEETING, "transcript/en")
     assert no is not None
-    forged = world.origin_store.events(MEETING, no, 3, 1)[0][3].replace(b"Kenya", b"Kenia")
+    ts, kind, body = decode_canonical(world.origin_store.events(MEETING, no, 3, 1)[0][3])
+    forged = body.replace(b"Kenya", b"Kenia")
     world.origin_store.set_packed(
-        MEETING, no, 4, pack_event(forged, world.origin_store.history(MEETING, no, 4))
+        MEETING, no, 4, pack_body(forged, world.origin_store.history(MEETING, no, 4))
     )
     receive(node, serve(world, node), random.Random(4))
     assert node.refused and "do not match the origin's signature" in node.refused[0]

@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from lowband.model import Kind
 from lowband.wire import (
     MAX_FRAME,
     Ack,
@@ -25,9 +26,9 @@ from lowband.wire import (
 
 
 def test_event_frame_golden_bytes() -> None:
-    # An event frame costs 10 bytes of framing around its payload at seq 300.
-    frame = encode_frame(EventFrame(3, 300, 1, b"payload"))
-    assert frame == b"\x10\x95\x04\x03\xcd\x01\x2c\x01\xc4\x07payload"
+    # A caption four seconds after the previous one: 11 bytes of framing around its payload.
+    frame = encode_frame(EventFrame(3, 4000, Kind.CAPTION, 1, b"payload"))
+    assert frame == b"\x11\x96\x04\x03\xcd\x0f\xa0\x03\x01\xc4\x07payload"
 
 
 def test_frames_split_anywhere_reassemble() -> None:

@@ -15,7 +15,7 @@ import re
 from nacl.signing import SigningKey
 
 from .. import queues
-from ..compress import pack_event
+from ..compress import pack_body
 from ..crypto import chain_next, sign_checkpoint, verify_submission
 from ..floor import FloorState
 from ..model import (
@@ -61,19 +61,11 @@ def append(
     no = store.ensure_stream(info.id, stream)
     head, head_hash = store.head(info.id, no)
     seq = head + 1
-    canonical = encode_canonical(max(0, now_ms - info.epoch_ms), kind, body)
-    packed = pack_event(canonical, store.history(info.id, no, seq), kind is not Kind.AUDIO)
-    store.insert_event(
-        info.id,
-        no,
-        seq,
-        now_ms - info.epoch_ms,
-        kind,
-        canonical,
-        chain_next(head_hash, seq, canonical),
-        now_ms,
-        packed,
-    )
+    ts = max(store.ts_of(info.id, no, head), now_ms - info.epoch_ms)  # never runs backwards
+    canonical = encode_canonical(ts, kind, body)
+    packed = pack_body(body, store.history(info.id, no, seq), kind is not Kind.AUDIO)
+    hash_ = chain_next(head_hash, seq, canonical)
+    store.insert_event(info.id, no, seq, ts, kind, canonical, hash_, now_ms, packed)
     if kind is Kind.ROSTER:
         store.apply_roster(info.id, decode_body(body, RosterEntry))
     return seq

@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Sequence
 
-from ..compress import pack_batch, pack_event
+from ..compress import pack_batch, pack_body
 from ..model import Checkpoint, Kind
 from ..store import Store
-from ..wire import Batch, EventFrame, encode_frame
+from ..wire import Batch, CheckpointFrame, EventFrame, decode_canonical, encode_frame
 
 BATCH_RAW_BYTES = 16 * 1024  # catch-up batches stay small, so priorities still interleave
 BATCH_MAX_EVENTS = 256
@@ -47,6 +47,8 @@ class MeetingView:
         self.meeting = meeting
         self.cache = cache
         rows = store.streams(meeting)
+        info = store.meeting(meeting)
+        self.epoch_ms = info.epoch_ms if info else 0
         self._refs = [(no, name) for no, name, _, _ in rows]
         self._heads = {no: head for no, _, head, _ in rows}
         self._cps = {no: store.checkpoint(meeting, no, name) for no, name, _, _ in rows}
@@ -77,8 +79,13 @@ class MeetingView:
         frame = self.cache.get(key)
         if frame is None:
             history = self.store.history(self.meeting, no, cursor + 1)
-            codec, data = pack_batch([e[3] for e in events[:take]], history)
-            frame = encode_frame(Batch(no, cursor + 1, take, codec, data))
+            prev = self.store.ts_of(self.meeting, no, cursor)
+            items = []
+            for _, ts, kind, data in events[:take]:
+                items.append((ts - prev, kind, decode_canonical(data)[2]))
+                prev = ts
+            codec, payload = pack_batch(items, history)
+            frame = encode_frame(Batch(no, cursor + 1, take, codec, payload))
             self.cache.put(key, frame)
         return [frame], last
 
@@ -86,15 +93,22 @@ class MeetingView:
         key = ("event", self.meeting, no, seq)
         frame = self.cache.get(key)
         if frame is None:
+            ((_, ts, kind, data),) = self.store.events(self.meeting, no, seq - 1, 1)
             packed = self.store.packed(self.meeting, no, seq)
             if packed is None:
-                ((_, _, kind, data),) = self.store.events(self.meeting, no, seq - 1, 1)
                 history = self.store.history(self.meeting, no, seq)
-                packed = pack_event(data, history, kind != Kind.AUDIO)
+                packed = pack_body(decode_canonical(data)[2], history, kind != Kind.AUDIO)
                 self.store.set_packed(self.meeting, no, seq, packed)
-            frame = encode_frame(EventFrame(no, seq, packed[0], packed[1]))
+            dt = ts - self.store.ts_of(self.meeting, no, seq - 1)
+            frame = encode_frame(EventFrame(no, dt, Kind(kind), packed[0], packed[1]))
             self.cache.put(key, frame)
         return frame
+
+    def checkpoint_frame(self, no: int) -> bytes | None:
+        cp = self._cps.get(no)
+        if cp is None:
+            return None
+        return encode_frame(CheckpointFrame(no, cp.seq, cp.ts_ms - self.epoch_ms, cp.sig))
 
 
 class Views:

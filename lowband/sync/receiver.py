@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..compress import History, unpack_batch, unpack_event
+from ..compress import History, unpack_batch, unpack_body
 from ..crypto import chain_genesis, chain_next, verify_checkpoint
 from ..model import Checkpoint, Kind
 from ..wire import (
@@ -30,7 +30,7 @@ from ..wire import (
     ProtocolError,
     ResponseFrame,
     StreamRef,
-    decode_canonical,
+    encode_canonical,
 )
 
 
@@ -42,6 +42,7 @@ class StreamState:
     head_hash: bytes
     verified: int
     history: History
+    last_ts: int = 0  # timestamp of the head event; frames carry steps from it
     unverified: dict[int, bytes] = field(default_factory=dict)  # seq -> chain hash
     pending_cp: Checkpoint | None = None  # signed past our head; checked when we get there
 
@@ -103,9 +104,12 @@ Effect = NewStream | Append | Verified | Refused | AckSeen | PeerHello | Ended
 class Receiver:
     """Follower state for one meeting; feed it decoded frames in arrival order."""
 
-    def __init__(self, meeting: str, origin_key: bytes, streams: list[StreamState]) -> None:
+    def __init__(
+        self, meeting: str, origin_key: bytes, epoch_ms: int, streams: list[StreamState]
+    ) -> None:
         self.meeting = meeting
         self.origin_key = origin_key
+        self.epoch_ms = epoch_ms
         self.streams = {s.no: s for s in streams}
         self.broken = ""  # set once a forgery is found; rebuild from the store to go on
 
@@ -116,25 +120,32 @@ class Receiver:
         if self.broken:
             raise ProtocolError(self.broken)
         match frame:
-            case EventFrame(no=no, seq=seq, codec=codec, data=data):
+            case EventFrame(no=no, dt=dt, kind=kind, codec=codec, data=data):
                 s = self._stream(no)
-                if seq <= s.head:
-                    return []  # already held: resumption overlap is harmless
-                self._expect(s, seq)
-                canonical = unpack_event(codec, data, s.history.bytes())
-                return [*self._append(s, seq, canonical, (codec, data)), *self._recheck(s)]
+                body = unpack_body(codec, data, s.history.bytes())
+                effects = self._append(s, s.head + 1, s.last_ts + dt, kind, body, (codec, data))
+                return effects + self._recheck(s)
             case Batch(no=no, first=first, count=count, codec=codec, data=data):
                 s = self._stream(no)
                 if first + count - 1 <= s.head:
-                    return []
-                self._expect(s, first)
-                effects: list[Effect] = []
-                for i, canonical in enumerate(unpack_batch(codec, data, s.history.bytes(), count)):
-                    effects += self._append(s, first + i, canonical, None)
+                    return []  # already held: resumption overlap is harmless
+                if first != s.head + 1:
+                    raise ProtocolError(
+                        f"Stream {s.name} jumped from {s.head} to {first}: events are missing."
+                    )
+                effects = []
+                for i, (dt, kind, body) in enumerate(
+                    unpack_batch(codec, data, s.history.bytes(), count)
+                ):
+                    try:
+                        kind = Kind(kind)
+                    except ValueError:
+                        raise ProtocolError(f"Event kind {kind} is unknown.") from None
+                    effects += self._append(s, first + i, s.last_ts + dt, kind, body, None)
                 return effects + self._recheck(s)
-            case CheckpointFrame(no=no, seq=seq, ts_ms=ts_ms, sig=sig):
+            case CheckpointFrame(no=no, seq=seq, ts=ts, sig=sig):
                 s = self._stream(no)
-                return self._checkpoint(s, Checkpoint(s.name, seq, ts_ms, sig))
+                return self._checkpoint(s, Checkpoint(s.name, seq, self.epoch_ms + ts, sig))
             case StreamRef(no=no, name=name):
                 known = self.streams.get(no)
                 if known is not None:
@@ -162,20 +173,19 @@ class Receiver:
             raise ProtocolError(f"Stream {no} was used before it was announced.")
         return s
 
-    @staticmethod
-    def _expect(s: StreamState, seq: int) -> None:
-        if seq != s.head + 1:
-            raise ProtocolError(
-                f"Stream {s.name} jumped from {s.head} to {seq}: events are missing."
-            )
-
     def _append(
-        self, s: StreamState, seq: int, canonical: bytes, packed: tuple[int, bytes] | None
+        self,
+        s: StreamState,
+        seq: int,
+        ts: int,
+        kind: Kind,
+        body: bytes,
+        packed: tuple[int, bytes] | None,
     ) -> list[Effect]:
-        ts, kind, _ = decode_canonical(canonical)
+        canonical = encode_canonical(ts, kind, body)
         h = chain_next(s.head_hash, seq, canonical)
-        s.head, s.head_hash = seq, h
-        s.history.extend(canonical)
+        s.head, s.head_hash, s.last_ts = seq, h, ts
+        s.history.extend(body)
         s.unverified[seq] = h
         return [Append(s.no, seq, ts, kind, canonical, h, packed)]
 

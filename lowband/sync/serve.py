@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from ..model import Checkpoint
-from ..wire import CheckpointFrame, End, KeepAlive, StreamRef, SyncRequest, encode_frame
+from ..wire import End, KeepAlive, StreamRef, SyncRequest, encode_frame
 
 KEEPALIVE_S = 20.0
 MIN_HEARTBEAT_S = 60.0
@@ -39,6 +39,10 @@ class Source(Protocol):
         ...
 
     def checkpoint(self, no: int) -> Checkpoint | None: ...
+
+    def checkpoint_frame(self, no: int) -> bytes | None:
+        """The encoded frame of the stream's newest checkpoint."""
+        ...
 
 
 class Follower:
@@ -108,7 +112,7 @@ class Follower:
                 if now < ready_at:
                     self.cp_due = min(ready_at, self.cp_due or ready_at)
                     continue
-                out.append(encode_frame(CheckpointFrame(no, cp.seq, cp.ts_ms, cp.sig)))
+                out.append(src.checkpoint_frame(no) or b"")
                 self.verified[name] = cp.seq
                 self.cp_sent_at[name] = now
             elif freshest is None or cp.ts_ms > freshest[1]:
@@ -116,8 +120,7 @@ class Follower:
         if out:
             self.last_cp_at = now
         elif freshest and now - self.last_cp_at >= max(MIN_HEARTBEAT_S, 2 * every):
-            no, _, name, cp = freshest
-            out.append(encode_frame(CheckpointFrame(no, cp.seq, cp.ts_ms, cp.sig)))
+            out.append(src.checkpoint_frame(freshest[0]) or b"")
             self.last_cp_at = now
         return out
 

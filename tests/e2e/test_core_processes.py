@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,9 +10,10 @@ import pytest
 from procs import Relay, cli, stream_state, wait_for
 
 from lowband import queues
-from lowband.compress import pack_event
+from lowband.compress import pack_body
 from lowband.store import Store
 from lowband.sync.outbox import State
+from lowband.wire import decode_canonical, encode_canonical
 
 pytestmark = pytest.mark.e2e
 M = "pp26"
@@ -183,23 +183,18 @@ def test_event_altered_by_a_relay_is_detected_and_refused(net: Net) -> None:
         lambda: stream_state(net.tmp / "relay", M, "transcript/en") == (2, 2), what="relay has both"
     )
     net.relay.kill()
-    db = sqlite3.connect(net.tmp / "relay" / "store.sqlite")
-    (no,) = db.execute("SELECT no FROM streams WHERE name='transcript/en'").fetchone()
-    history, original = (
-        b"".join(
-            r[0]
-            for r in db.execute("SELECT data FROM events WHERE no=? AND seq<2 ORDER BY seq", (no,))
-        ),
-        db.execute("SELECT data FROM events WHERE no=? AND seq=2", (no,)).fetchone()[0],
-    )
-    forged = original.replace(b"Brazil", b"Panama")
-    codec, packed = pack_event(forged, history)
-    db.execute(
-        "UPDATE events SET data=?, codec=?, packed=? WHERE no=? AND seq=2",
-        (forged, codec, packed, no),
-    )
-    db.commit()
-    db.close()
+    # The relay's operator rewrites line 2 in its store, consistently: canonical bytes and the
+    # packed form it serves. Only the origin's signature can tell.
+    with Store(net.tmp / "relay" / "store.sqlite") as store:
+        no = store.stream_no(M, "transcript/en")
+        assert no is not None
+        ts, kind, body = decode_canonical(store.events(M, no, 1, 1)[0][3])
+        forged = body.replace(b"Brazil", b"Panama")
+        codec, packed = pack_body(forged, store.history(M, no, 2))
+        store.db.execute(
+            "UPDATE events SET data=?, codec=?, packed=? WHERE no=? AND seq=2",
+            (encode_canonical(ts, kind, forged), codec, packed, no),
+        )
     net.relay.start()
     cli(net.delegate, "sync", "--once", check=False)
     head, verified = stream_state(net.delegate, M, "transcript/en")
