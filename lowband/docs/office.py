@@ -1,0 +1,142 @@
+"""Office documents (.docx, .xlsx, .pptx, .odt, ...) as normalised zip files.
+
+Owns: reading an Office zip into its decompressed members with hard bounds (member count, total
+uncompressed size, no encryption, no duplicate names), and writing members back as the one
+normalised zip that lowband publishes: members in a fixed order (`mimetype` first and stored,
+as ODF requires, then `[Content_Types].xml`, then by name), fixed timestamps and attributes,
+and every other member raw-deflated at zlib level 6 (what Python's zipfile writes). The
+normalised file is therefore a pure function of its members, so a receiver that holds the
+members rebuilds it byte for byte (given the same zlib, which the SHA-256 check confirms).
+Must not: do network, database or UI work, or hold more than its bounds in memory.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import zipfile
+import zlib
+from collections.abc import Iterable, Mapping
+
+MAX_MEMBERS = 5_000
+MAX_TOTAL = 256 * 1024 * 1024  # uncompressed bytes of all members together
+DOS_DATE = (0 << 9) | (1 << 5) | 1  # 1980-01-01; the DOS time is 00:00:00
+DEFLATE_LEVEL = 6
+FILE_ATTR = 0o100644 << 16
+DIR_ATTR = (0o40755 << 16) | 0x10
+OFFICE_EXTENSIONS = (".docx", ".xlsx", ".pptx", ".odt", ".ods", ".odp", ".docm", ".xlsm")
+
+Member = tuple[str, bytes]
+
+
+class OfficeError(ValueError):
+    """A file that is not an Office zip lowband accepts (malformed, encrypted or too large)."""
+
+
+def looks_like_office(name: str, data: bytes) -> bool:
+    """True for a zip file with an Office extension (the caller still handles OfficeError)."""
+    return name.lower().endswith(OFFICE_EXTENSIONS) and data[:4] == b"PK\x03\x04"
+
+
+def read_members(
+    data: bytes, *, max_total: int = MAX_TOTAL, max_members: int = MAX_MEMBERS
+) -> list[tuple[zipfile.ZipInfo, bytes]]:
+    """Each member's zip entry and content; refuses zip bombs before inflating anything."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            infos = zf.infolist()
+            if len(infos) > max_members:
+                raise OfficeError(
+                    f"The zip has {len(infos)} members; at most {max_members} are allowed."
+                )
+            if sum(info.file_size for info in infos) > max_total:
+                raise OfficeError(
+                    f"The zip would expand past {max_total} bytes; it is refused as a zip bomb."
+                )
+            if len({info.filename for info in infos}) != len(infos):
+                raise OfficeError("The zip holds two members with the same name.")
+            if any(info.flag_bits & 0x1 for info in infos):
+                raise OfficeError("The zip has encrypted members, which cannot be normalised.")
+            members = []
+            for info in infos:
+                with zf.open(info) as f:
+                    content = f.read(info.file_size + 1)
+                if len(content) != info.file_size:
+                    raise OfficeError("A zip member is not the size its header says.")
+                members.append((info, content))
+            return members
+    except OfficeError:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError) as exc:
+        raise OfficeError(f"The file is not a readable zip: {exc}.") from exc
+    except (OSError, ValueError, RuntimeError, zlib.error, struct.error) as exc:
+        raise OfficeError(f"The zip cannot be read: {exc}.") from exc
+
+
+def unpack(
+    data: bytes, *, max_total: int = MAX_TOTAL, max_members: int = MAX_MEMBERS
+) -> list[Member]:
+    """The decompressed members (name, content) in archive order, within the bounds."""
+    read = read_members(data, max_total=max_total, max_members=max_members)
+    return [(info.filename, content) for info, content in read]
+
+
+def order_key(name: str) -> tuple[int, str]:
+    return (0 if name == "mimetype" else 1 if name == "[Content_Types].xml" else 2, name)
+
+
+def normal_order(members: Iterable[Member]) -> list[Member]:
+    return sorted(members, key=lambda m: order_key(m[0]))
+
+
+def deflate(content: bytes) -> bytes:
+    """Raw deflate at the fixed level, exactly as zipfile writes a ZIP_DEFLATED member."""
+    co = zlib.compressobj(DEFLATE_LEVEL, zlib.DEFLATED, -15)
+    return co.compress(content) + co.flush()
+
+
+def reusable(norm: bytes, read: list[tuple[zipfile.ZipInfo, bytes]]) -> dict[bytes, bytes]:
+    """Content -> compressed bytes of the deflated members of a normalised zip (as read by
+    read_members), so that rebuilding a revision skips deflating the members it left unchanged:
+    the same content deflates to the same bytes."""
+    out: dict[bytes, bytes] = {}
+    for info, content in read:
+        if info.compress_type == zipfile.ZIP_DEFLATED:
+            name_len, extra_len = struct.unpack_from("<HH", norm, info.header_offset + 26)
+            start = info.header_offset + 30 + name_len + extra_len
+            out[content] = norm[start : start + info.compress_size]
+    return out
+
+
+def repack(members: Iterable[Member], reuse: Mapping[bytes, bytes] | None = None) -> bytes:
+    """The normalised zip of these members; repack(unpack(x)) == x for a normalised x.
+
+    The writer is lowband's own (a plain zip: no zip64, no data descriptors, no extra fields)
+    so that the bytes depend only on the members and zlib, never on the Python version."""
+    ordered = normal_order(members)
+    if len({name for name, _ in ordered}) != len(ordered):
+        raise OfficeError("Two members have the same name.")
+    body, central = bytearray(), bytearray()
+    for name, content in ordered:
+        raw_name = name.encode()
+        flags = 0 if raw_name.isascii() else 0x800
+        stored = name == "mimetype" or name.endswith("/")
+        packed = content if stored else (reuse or {}).get(content) or deflate(content)
+        fields = struct.pack(
+            "<HHHHHIIIHH", 20, flags, 0 if stored else 8, 0, DOS_DATE,
+            zlib.crc32(content), len(packed), len(content), len(raw_name), 0,
+        )  # fmt: skip
+        attr = DIR_ATTR if name.endswith("/") else FILE_ATTR
+        central += b"PK\x01\x02" + struct.pack("<H", 0x314) + fields
+        central += struct.pack("<HHHII", 0, 0, 0, attr, len(body)) + raw_name
+        body += b"PK\x03\x04" + fields + raw_name + packed
+    if len(body) + len(central) >= 1 << 32 or len(ordered) >= 0xFFFF:
+        raise OfficeError("The document is too large for a plain zip.")
+    end = struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, len(ordered), len(ordered),
+                      len(central), len(body), 0)  # fmt: skip
+    return bytes(body + central + end)
+
+
+def normalise(data: bytes, *, max_total: int = MAX_TOTAL, max_members: int = MAX_MEMBERS) -> bytes:
+    """The published form of an Office file: same members, fixed order, timestamps, deflate."""
+    return repack(unpack(data, max_total=max_total, max_members=max_members))
