@@ -42,6 +42,18 @@ from .wire import AckState, ProtocolError, SyncRequest, Want, decode_body, decod
 _OUTCOME_KINDS = {Kind.FLOOR: FloorChange, Kind.INTERVENTION: Intervention, Kind.CHAT: ChatMessage}
 
 
+RELAY_STREAMS = [
+    "notice",
+    "roster",
+    "floor",
+    "receipts",
+    "transcript/",
+    "interventions",
+    "docs",
+    "chat/",
+]
+
+
 class Role(enum.Enum):
     CLIENT = "client"
     RELAY = "relay"
@@ -74,12 +86,15 @@ class Node:
     lang: str = "en"
     peer: str = ""  # the parent's node name, from its Hello
     refused: list[str] = field(default_factory=list)
+    audio: set[str] = field(default_factory=set)  # audio streams wanted (a relay: its children's)
 
     def wants(self) -> list[str]:
-        """Stream name prefixes this node follows."""
+        """Stream name prefixes this node follows. Audio only as asked: a relay pulls from its
+        parent only the layers its children want."""
         if self.role is Role.RELAY:
-            return [""]
+            return [*RELAY_STREAMS, *sorted(self.audio)]
         return [
+            *sorted(self.audio),
             "notice",
             "roster",
             "floor",
@@ -91,7 +106,7 @@ class Node:
         ]
 
     def request(
-        self, live: bool, with_events: bool = True, checkpoint_every: int = 30
+        self, live: bool, with_events: bool = True, checkpoint_every: int = 45
     ) -> SyncRequest:
         prefixes = self.wants() if with_events else []
         known = self.store.streams(self.meeting)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -46,6 +47,7 @@ from .origin import Origin
 from .source import Views
 
 DISCOVER_S = 30.0
+AUDIO_GRACE_S = 30.0
 
 
 @dataclass
@@ -63,6 +65,7 @@ class RelayState:
     hub: Hub = field(default_factory=Hub)
     uplinks: dict[str, Uplink] = field(default_factory=dict)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    audio_interest: dict[str, Counter[str]] = field(default_factory=dict)
     origin: Origin | None = None
 
     def __post_init__(self) -> None:
@@ -168,10 +171,44 @@ def _take(
     return acks
 
 
+def audio_wanted(req: SyncRequest) -> set[str]:
+    """The audio streams (channel and layer) a follower asks for."""
+    named = [w.stream for w in req.wants] + list(req.prefixes)
+    return {n for n in named if n.startswith("audio/") and n.count("/") >= 2}
+
+
+def _follow_audio(state: RelayState, meeting: str) -> None:
+    """Pull from the parent exactly the audio layers that open exchanges follow."""
+    uplink = state.uplinks.get(meeting)
+    if uplink is None:
+        return
+    wanted = {s for s, n in state.audio_interest.get(meeting, Counter()).items() if n > 0}
+    if wanted != uplink.node.audio:
+        uplink.node.audio = wanted
+        uplink.restart()
+
+
 async def _serve(state: RelayState, req: SyncRequest, head: bytes) -> AsyncIterator[bytes]:
     loop = asyncio.get_running_loop()
     follower = Follower(req, loop.time())
-    yield head
+    audio = audio_wanted(req) if req.live else set()
+    interest = state.audio_interest.setdefault(req.meeting, Counter())
+    interest.update(audio)
+    if audio:
+        _follow_audio(state, req.meeting)
+    try:
+        yield head
+        async for chunk in _frames(state, req, follower):
+            yield chunk
+    finally:
+        interest.subtract(audio)
+        if audio:
+            # A follower that steps down reconnects at once; give it a moment before dropping.
+            loop.call_later(AUDIO_GRACE_S, _follow_audio, state, req.meeting)
+
+
+async def _frames(state: RelayState, req: SyncRequest, follower: Follower) -> AsyncIterator[bytes]:
+    loop = asyncio.get_running_loop()
     while True:
         gen = state.hub.generation(req.meeting)
         view = state.views.get(req.meeting, gen)
@@ -236,6 +273,7 @@ def _start_uplink(state: RelayState, client: httpx.AsyncClient, info: MeetingInf
     if info.id in state.uplinks:
         return
     node = Node(state.store, info.id, Role.RELAY, state.settings.name)
+    node.audio = {s for s, n in state.audio_interest.get(info.id, Counter()).items() if n > 0}
     uplink = Uplink(
         node,
         state.settings.parent or "",

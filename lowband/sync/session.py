@@ -26,6 +26,10 @@ from . import backoff
 if TYPE_CHECKING:
     from ..node import Node
 
+# A delegate's client asks for a stream's checkpoint at most every 45 s: each costs a 64-byte
+# signature, as much as a caption line on the wire, and 45 s still verifies every line within a
+# minute (the origin signs within 1.5 s). scripts/bench_captions.py shows the trade.
+CHECKPOINT_EVERY_S = 45
 STALL_S = 45.0  # the parent sends a keep-alive every 20 s; this long silent means stalled
 CONNECT_S = 15.0
 ERROR_BODY_LIMIT = 2000
@@ -59,7 +63,7 @@ class Uplink:
         parent: str,
         client: httpx.AsyncClient,
         *,
-        checkpoint_every: int = 30,
+        checkpoint_every: int = CHECKPOINT_EVERY_S,
         on_change: Callable[[], None] | None = None,
         rng: random.Random | None = None,
     ) -> None:
@@ -71,10 +75,16 @@ class Uplink:
         self.rng = rng or random.Random()
         self.state = LinkState()
         self._kick = asyncio.Event()
+        self._live: asyncio.Task[None] | None = None
 
     def kick(self) -> None:
         """Something was queued: send it now rather than at the next poll."""
         self._kick.set()
+
+    def restart(self) -> None:
+        """What the node wants changed: end the live exchange; `run` reopens it at once."""
+        if self._live is not None:
+            self._live.cancel()
 
     async def exchange(self, live: bool, with_events: bool = True) -> None:
         """One exchange: send the request, apply everything the response carries."""
@@ -125,9 +135,14 @@ class Uplink:
         try:
             attempt = 0
             while True:
+                self._live = asyncio.create_task(self.exchange(live=True))
                 try:
-                    await self.exchange(live=True)
+                    await self._live
                     attempt = 0
+                except asyncio.CancelledError:
+                    if asyncio.current_task().cancelling():  # type: ignore[union-attr]
+                        raise  # run() itself is being cancelled
+                    attempt = 0  # restart(): reopen with the new wants
                 except LinkError as exc:
                     self._offline(str(exc))
                     await asyncio.sleep(backoff.next_delay(attempt, self.rng))
