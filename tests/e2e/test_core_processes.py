@@ -229,3 +229,52 @@ def test_bad_input_gets_one_sentence(net: Net, tmp_path: Path) -> None:
     )
     proc = cli(tmp_path / "y", "join", net.relay.url, "--meeting", "nosuch", check=False)
     assert proc.returncode == 1 and "not known" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_chain_of_relays_carries_both_directions(net: Net) -> None:
+    national = Relay(net.tmp / "national", "--parent", net.relay.url, name="kenya-national")
+    try:
+        delegate = net.tmp / "delegate2"
+        key = cli(delegate, "id", "init").stdout.split()[-1]
+        cli(
+            net.tmp / "origin",
+            "roster",
+            "add",
+            "--meeting",
+            M,
+            "--key",
+            key,
+            "--name",
+            "Wanjiru",
+            "--member-state",
+            "Kenya",
+            "--rights",
+            "speak",
+        )
+        wait_for(lambda: stream_state(net.tmp / "national", M, "roster")[0] == 3, what="national")
+        cli(delegate, "join", national.url, "--meeting", M)
+        out = cli(delegate, "say", "Through two relays.", "--meeting", M, "--wait", "10").stdout
+        assert "in custody at kenya-national" in out
+        net.publish(["CHAIR: Thank you, Kenya."])
+
+        def done() -> bool:
+            cli(delegate, "sync", "--once")
+            return outbox_states(delegate) == [State.ACCEPTED] and stream_state(
+                delegate, M, "transcript/en"
+            ) == (1, 1)
+
+        wait_for(done, timeout=60, what="accepted and captioned through two relays")
+    finally:
+        national.stop()
+
+
+def test_oversized_and_malformed_requests_get_one_sentence(net: Net) -> None:
+    import httpx
+
+    url = net.relay.url + "/v1/sync"
+    resp = httpx.post(url, content=b"\x01" + b"\x00" * (3 << 20), trust_env=False)
+    assert resp.status_code == 413 and "at most" in resp.text
+    resp = httpx.post(url, content=b"\x01\xff\xfe", trust_env=False)
+    assert resp.status_code == 400 and resp.text.startswith("The request is malformed")
+    resp = httpx.post(url, content=b"\x07", trust_env=False)
+    assert resp.status_code == 400 and "version 1" in resp.text
