@@ -126,6 +126,7 @@ class Node:
             ask=self.asks(),
             live=live,
             checkpoint_every=checkpoint_every,
+            history=True,
         )
 
     def pending(self) -> list[Submission]:

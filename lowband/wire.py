@@ -27,6 +27,7 @@ MAX_EVENT = 64 * 1024  # one canonical event
 MAX_BATCH_RAW = 1 << 20  # the decompressed payload of one batch
 MAX_BATCH_EVENTS = 4096
 MAX_WANTS = 256
+BLOCK_EVENTS = 256  # closed history is served in blocks of this many events, by URL
 MAX_SUBS = 64
 
 CONTENT_TYPE = "application/x-lowband"
@@ -119,7 +120,23 @@ class End(Frame, tag=8):
     reason: Text
 
 
-ResponseFrame = Hello | Ack | StreamRef | EventFrame | Batch | CheckpointFrame | KeepAlive | End
+class HistoryRef(Frame, tag=9):
+    """Blocks `first..last` of a stream are closed: fetch them by URL (any HTTP cache can serve
+    them), apply them, then read on. See `history_path`."""
+
+    no: int
+    first: Seq
+    last: Seq
+
+
+ResponseFrame = (
+    Hello | Ack | StreamRef | EventFrame | Batch | CheckpointFrame | KeepAlive | End | HistoryRef
+)
+
+
+def history_path(meeting: str, no: int, block: int) -> str:
+    """Where block `block` (events block*B+1 .. (block+1)*B) of a stream is served."""
+    return f"/v1/history/{meeting}/{no}/{block}"
 
 
 class Want(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fields=True):
@@ -139,6 +156,7 @@ class SyncRequest(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_f
     live: bool = False
     budget: Annotated[int, msgspec.Meta(ge=0)] = 0  # bytes; 0 means no limit
     checkpoint_every: Annotated[int, msgspec.Meta(ge=0, le=3600)] = 30  # seconds
+    history: bool = False  # the node fetches closed blocks by URL when told (HistoryRef)
 
 
 _request_decoder = msgspec.msgpack.Decoder(SyncRequest)

@@ -21,6 +21,7 @@ from lowband.relay.origin import append
 from lowband.relay.source import Views
 from lowband.store import Store
 from lowband.sync.outbox import State
+from lowband.sync.receiver import FetchHistory
 from lowband.sync.serve import Follower
 from lowband.wire import AckState, FrameReader, Hello, decode_canonical, encode_body, encode_frame
 
@@ -51,7 +52,8 @@ def serve(world: World, node: Node, now: float = 0.0) -> bytes:
     return b"".join(out)
 
 
-def receive(node: Node, data: bytes, rng: random.Random) -> None:
+def receive(node: Node, data: bytes, rng: random.Random, origin: Store | None = None) -> None:
+    """Feed a response in random pieces; fetch history blocks from `origin` when told to."""
     reader = FrameReader()
     receiver = node.receiver()
     pos = 0
@@ -59,7 +61,21 @@ def receive(node: Node, data: bytes, rng: random.Random) -> None:
         step = rng.randint(1, 40)
         effects = []
         for frame in reader.feed(data[pos : pos + step]):
-            effects += receiver.on_frame(frame)
+            for effect in receiver.on_frame(frame):
+                if isinstance(effect, FetchHistory):
+                    assert origin is not None
+                    node.apply(effects, now_ms())
+                    effects = []
+                    view = Views(origin).get(MEETING, 0)
+                    for block in range(effect.first, effect.last + 1):
+                        body = view.block(effect.no, block)
+                        assert body is not None
+                        fetched = [
+                            e for f in FrameReader().feed(body) for e in receiver.on_frame(f)
+                        ]
+                        node.apply(fetched, now_ms())
+                else:
+                    effects.append(effect)
         node.apply(effects, now_ms())
         pos += step
 
@@ -178,3 +194,19 @@ def test_tampered_submission_is_refused(world: World, client_store: Store) -> No
     tampered = msgspec.structs.replace(sub, body=encode_body(SubmissionText("HELLO", "general")))
     ack = world.origin.accept(tampered, now_ms())
     assert ack.state == AckState.REFUSED and "signature" in ack.reason
+
+
+def test_closed_history_comes_as_cacheable_blocks(world: World, client_store: Store) -> None:
+    node = Node(client_store, MEETING, Role.CLIENT, "d1")
+    publish_captions(world, 600)
+    world.origin.sign_due(now_ms())
+    data = serve(world, node)
+    # Blocks 0 and 1 (events 1..512) are referenced, not inlined; 513..600 come in the response.
+    assert len(data) < 4000
+    receive(node, data, random.Random(9), origin=world.origin_store)
+    assert heads(client_store)["transcript/en"] == (600, 600)
+    view = Views(world.origin_store).get(MEETING, 0)
+    no = world.origin_store.stream_no(MEETING, "transcript/en")
+    assert no is not None
+    assert view.block(no, 1) == Views(world.origin_store).get(MEETING, 0).block(no, 1)  # stable
+    assert view.block(no, 2) is None  # 513..768 is still open

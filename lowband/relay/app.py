@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -90,6 +91,19 @@ def create_app(store: Store, settings: Settings) -> Starlette:
             return PlainTextResponse(f"Meeting {request.path_params['id']} is not known here.", 404)
         return _msgpack(info)
 
+    async def history(request: Request) -> Response:
+        meeting, no, block = (request.path_params[k] for k in ("meeting", "no", "block"))
+        if store.meeting(meeting) is None:
+            return PlainTextResponse(f"Meeting {meeting} is not known here.", 404)
+        body = state.views.get(meeting, state.hub.generation(meeting)).block(no, block)
+        if body is None:
+            return PlainTextResponse(f"Block {block} of stream {no} is not closed yet.", 404)
+        etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+        if request.headers.get("if-none-match") == etag:
+            return Response(status_code=304, headers={"ETag": etag})
+        headers = {"Cache-Control": "public, max-age=31536000, immutable", "ETag": etag}
+        return Response(body, media_type=CONTENT_TYPE, headers=headers)
+
     async def health(request: Request) -> Response:
         return PlainTextResponse(f"lowband relay {settings.name} ok\n")
 
@@ -138,6 +152,7 @@ def create_app(store: Store, settings: Settings) -> Starlette:
         Route("/v1/meetings", meetings),
         Route("/v1/meetings/{id}", meeting),
         Route("/v1/sync", sync, methods=["POST"]),
+        Route("/v1/history/{meeting}/{no:int}/{block:int}", history),
         Route("/v1/health", health),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)

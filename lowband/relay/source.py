@@ -14,10 +14,18 @@ from collections.abc import Sequence
 from ..compress import pack_batch, pack_body
 from ..model import Checkpoint, Kind
 from ..store import Store
-from ..wire import Batch, CheckpointFrame, EventFrame, decode_canonical, encode_frame
+from ..wire import (
+    BLOCK_EVENTS,
+    Batch,
+    CheckpointFrame,
+    EventFrame,
+    decode_canonical,
+    encode_frame,
+)
 
 BATCH_RAW_BYTES = 16 * 1024  # catch-up batches stay small, so priorities still interleave
 BATCH_MAX_EVENTS = 256
+BLOCK_BATCH_RAW_BYTES = 256 * 1024  # a history block is fetched whole: bigger batches pay
 
 
 class FrameCache:
@@ -66,28 +74,48 @@ class MeetingView:
         head = self.head(no)
         if head == cursor + 1:
             return [self._event_frame(no, head)], head
-        key = ("batch", self.meeting, no, cursor)
-        events = self.store.events(self.meeting, no, cursor, BATCH_MAX_EVENTS)
+        to_boundary = BLOCK_EVENTS - cursor % BLOCK_EVENTS
+        events = self.store.events(self.meeting, no, cursor, min(BATCH_MAX_EVENTS, to_boundary))
         size, take = 0, 0
         for _, _, _, data in events:
             if take and size + len(data) > max(BATCH_RAW_BYTES, room):
                 break
             size += len(data)
             take += 1
-        last = cursor + take
-        key = (*key, last)
+        return [self._batch(no, cursor, events[:take])], cursor + take
+
+    def _batch(self, no: int, cursor: int, events: list[tuple[int, int, int, bytes]]) -> bytes:
+        key = ("batch", self.meeting, no, cursor, cursor + len(events))
         frame = self.cache.get(key)
         if frame is None:
             history = self.store.history(self.meeting, no, cursor + 1)
             prev = self.store.ts_of(self.meeting, no, cursor)
             items = []
-            for _, ts, kind, data in events[:take]:
+            for _, ts, kind, data in events:
                 items.append((ts - prev, kind, decode_canonical(data)[2]))
                 prev = ts
             codec, payload = pack_batch(items, history)
-            frame = encode_frame(Batch(no, cursor + 1, take, codec, payload))
+            frame = encode_frame(Batch(no, cursor + 1, len(events), codec, payload))
             self.cache.put(key, frame)
-        return [frame], last
+        return frame
+
+    def block(self, no: int, block: int) -> bytes | None:
+        """The frames of a closed block (None while it is open): immutable, cacheable bytes."""
+        first = block * BLOCK_EVENTS
+        if block < 0 or first + BLOCK_EVENTS > self.head(no):
+            return None
+        frames, cursor = [], first
+        while cursor < first + BLOCK_EVENTS:
+            events = self.store.events(self.meeting, no, cursor, first + BLOCK_EVENTS - cursor)
+            size, take = 0, 0
+            for _, _, _, data in events:
+                if take and size + len(data) > BLOCK_BATCH_RAW_BYTES:
+                    break
+                size += len(data)
+                take += 1
+            frames.append(self._batch(no, cursor, events[:take]))
+            cursor += take
+        return b"".join(frames)
 
     def _event_frame(self, no: int, seq: int) -> bytes:
         key = ("event", self.meeting, no, seq)

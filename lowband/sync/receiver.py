@@ -20,12 +20,14 @@ from ..compress import History, unpack_batch, unpack_body
 from ..crypto import chain_genesis, chain_next, verify_checkpoint
 from ..model import Checkpoint, Kind
 from ..wire import (
+    BLOCK_EVENTS,
     Ack,
     Batch,
     CheckpointFrame,
     End,
     EventFrame,
     Hello,
+    HistoryRef,
     KeepAlive,
     ProtocolError,
     ResponseFrame,
@@ -98,7 +100,16 @@ class Ended:
     reason: str
 
 
-Effect = NewStream | Append | Verified | Refused | AckSeen | PeerHello | Ended
+@dataclass(frozen=True)
+class FetchHistory:
+    """Fetch blocks `first..last` of stream `no` by URL and feed them before the next frame."""
+
+    no: int
+    first: int
+    last: int
+
+
+Effect = NewStream | Append | Verified | Refused | AckSeen | PeerHello | Ended | FetchHistory
 
 
 class Receiver:
@@ -165,6 +176,11 @@ class Receiver:
                 return [Ended(reason)]
             case KeepAlive():
                 return []
+            case HistoryRef(no=no, first=first, last=last):
+                s = self._stream(no)
+                if first * BLOCK_EVENTS != s.head or last < first:
+                    raise ProtocolError(f"History blocks {first}..{last} do not follow {s.name}.")
+                return [FetchHistory(no, first, last)]
         raise ProtocolError("An unexpected frame arrived.")  # pragma: no cover - union is closed
 
     def _stream(self, no: int) -> StreamState:

@@ -19,7 +19,15 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from ..model import Checkpoint
-from ..wire import End, KeepAlive, StreamRef, SyncRequest, encode_frame
+from ..wire import (
+    BLOCK_EVENTS,
+    End,
+    HistoryRef,
+    KeepAlive,
+    StreamRef,
+    SyncRequest,
+    encode_frame,
+)
 
 KEEPALIVE_S = 20.0
 MIN_HEARTBEAT_S = 60.0
@@ -34,8 +42,8 @@ class Source(Protocol):
     def head(self, no: int) -> int: ...
 
     def frames_after(self, no: int, cursor: int, room: int) -> tuple[list[bytes], int]:
-        """Encoded frames carrying events after `cursor` (at least one if any exist),
-        up to about `room` bytes, and the cursor they bring the follower to."""
+        """Encoded frames carrying events after `cursor` (at least one if any exist), up to
+        about `room` bytes and never past a block boundary, and the cursor they reach."""
         ...
 
     def checkpoint(self, no: int) -> Checkpoint | None: ...
@@ -89,8 +97,13 @@ class Follower:
             room = CHUNK_BYTES - size
             if room <= 0:
                 break
-            if src.head(no) > self.cursors[name]:
-                frames, self.cursors[name] = src.frames_after(no, self.cursors[name], room)
+            cursor, closed = self.cursors[name], src.head(no) // BLOCK_EVENTS
+            if self.req.history and cursor % BLOCK_EVENTS == 0 and cursor // BLOCK_EVENTS < closed:
+                out.append(encode_frame(HistoryRef(no, cursor // BLOCK_EVENTS, closed - 1)))
+                self.cursors[name] = closed * BLOCK_EVENTS
+                continue
+            if src.head(no) > cursor:
+                frames, self.cursors[name] = src.frames_after(no, cursor, room)
                 out += frames
                 size += sum(map(len, frames))
         out += self._checkpoints(src, order, now)

@@ -20,8 +20,9 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from ..wire import CONTENT_TYPE, FrameReader, ProtocolError, encode_request
+from ..wire import CONTENT_TYPE, FrameReader, ProtocolError, encode_request, history_path
 from . import backoff
+from .receiver import Effect, FetchHistory, Receiver
 
 if TYPE_CHECKING:
     from ..node import Node
@@ -68,7 +69,8 @@ class Uplink:
         rng: random.Random | None = None,
     ) -> None:
         self.node = node
-        self.url = parent.rstrip("/") + "/v1/sync"
+        self.base = parent.rstrip("/")
+        self.url = self.base + "/v1/sync"
         self.client = client
         self.checkpoint_every = checkpoint_every
         self.on_change = on_change or (lambda: None)
@@ -118,16 +120,39 @@ class Uplink:
             self.state.online = True
             self.state.last_rx = now
             self.state.bytes_in += len(chunk)
-            effects = []
+            effects: list[Effect] = []
             for frame in reader.feed(chunk):
-                effects += receiver.on_frame(frame)
-            self.node.apply(effects, int(time.time() * 1000))
-            if effects:
-                self.on_change()
+                for effect in receiver.on_frame(frame):
+                    if isinstance(effect, FetchHistory):
+                        self._apply(effects)
+                        effects = []
+                        await self._fetch_history(receiver, effect)
+                    else:
+                        effects.append(effect)
+            self._apply(effects)
             if receiver.broken:
                 raise LinkError(receiver.broken)
         if reader.pending:
             raise LinkError("The response ended in the middle of a frame.")
+
+    def _apply(self, effects: list[Effect]) -> None:
+        if effects:
+            self.node.apply(effects, int(time.time() * 1000))
+            self.on_change()
+
+    async def _fetch_history(self, receiver: Receiver, ref: FetchHistory) -> None:
+        """Closed blocks come by plain GET, so any HTTP cache on the way can serve them."""
+        for block in range(ref.first, ref.last + 1):
+            url = self.base + history_path(self.node.meeting, ref.no, block)
+            resp = await self.client.get(url)
+            if resp.status_code != 200:
+                raise LinkError(f"History block {block} is not available: HTTP {resp.status_code}.")
+            self.state.bytes_in += len(resp.content)
+            reader = FrameReader()
+            effects = [e for frame in reader.feed(resp.content) for e in receiver.on_frame(frame)]
+            if reader.pending or receiver.broken:
+                raise LinkError(receiver.broken or "A history block ended mid-frame.")
+            self._apply(effects)
 
     async def run(self) -> None:
         """Follow live forever; a second task sends what is queued meanwhile."""
