@@ -21,6 +21,8 @@ from .model import Checkpoint, Submission
 _CHAIN = b"lowband/chain/1\x00"
 _CHECKPOINT = b"lowband/checkpoint/1\x00"
 _SUBMISSION = b"lowband/submission/1\x00"
+_AUTH = b"lowband/auth/1\x00"
+AUTH_LIFETIME_MS = 10 * 60 * 1000
 
 
 class KeyFileError(Exception):
@@ -68,6 +70,29 @@ def sign_submission(key: SigningKey, sub: Submission) -> Submission:
 
 def verify_submission(sub: Submission) -> bool:
     return _verify(sub.author, submission_message(sub), sub.sig)
+
+
+def auth_message(meeting: str, node: str, expires_ms: int) -> bytes:
+    return _AUTH + msgspec.msgpack.encode([meeting, node, expires_ms])
+
+
+def sign_auth(key: SigningKey, meeting: str, node: str, now_ms: int) -> tuple[bytes, int, bytes]:
+    """(public key, expiry, signature) of a request token valid for AUTH_LIFETIME_MS."""
+    expires = now_ms + AUTH_LIFETIME_MS
+    return bytes(key.verify_key), expires, key.sign(auth_message(meeting, node, expires)).signature
+
+
+def check_auth(
+    public: bytes, meeting: str, node: str, expires_ms: int, sig: bytes, now_ms: int
+) -> str:
+    """'' when the token is good, else the reason in one sentence."""
+    if expires_ms < now_ms:
+        return "The request's token has expired; check this device's clock."
+    if expires_ms > now_ms + 2 * AUTH_LIFETIME_MS:
+        return "The request's token is valid for too long; check this device's clock."
+    if not _verify(public, auth_message(meeting, node, expires_ms), sig):
+        return "The request's token does not verify."
+    return ""
 
 
 def _verify(public: bytes, msg: bytes, sig: bytes) -> bool:

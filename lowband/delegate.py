@@ -48,9 +48,9 @@ async def fetch_meeting(url: str, meeting: str, client: httpx.AsyncClient) -> Me
 
 
 async def join(
-    store: Store, url: str, meeting: str, origin_key: bytes | None = None
+    store: Store, url: str, meeting: str, origin_key: bytes | None = None, ca: str | None = None
 ) -> MeetingInfo:
-    async with make_client() as client:
+    async with make_client(verify=ca or True) as client:
         info = await fetch_meeting(url, meeting, client)
     if origin_key is not None and info.origin_key != origin_key:
         raise JoinError("The relay names a different origin key than the one you gave; not joined.")
@@ -58,6 +58,8 @@ async def join(
     if known is not None and known.origin_key != info.origin_key:
         raise JoinError("The relay names a different origin key than the one you joined with.")
     store.add_meeting(info, url)
+    if ca:
+        store.set_meta(f"ca/{meeting}", ca)
     return info
 
 
@@ -77,6 +79,7 @@ async def sync_once(
     lang: str = "en",
     with_events: bool = True,
     url: str | None = None,
+    key: SigningKey | None = None,
 ) -> Node:
     """One exchange with `url` (default: the meeting's relay): send what is queued, fetch what is new."""
     parent = url or store.parent(meeting)
@@ -84,8 +87,8 @@ async def sync_once(
         raise JoinError(
             f"Meeting {meeting} has no relay; run `lowband join URL --meeting {meeting}`."
         )
-    node = Node(store, meeting, Role.CLIENT, node_name, lang)
-    async with make_client() as client:
+    node = Node(store, meeting, Role.CLIENT, node_name, lang, key=key)
+    async with make_client(verify=store.get_meta(f"ca/{meeting}") or True) as client:
         await Uplink(node, parent, client).exchange(live=False, with_events=with_events)
     return node
 

@@ -13,6 +13,8 @@ import json
 import time
 from collections.abc import Callable
 
+from nacl.signing import SigningKey
+
 from .model import Kind
 from .node import Node, Role
 from .render import clock, line
@@ -81,9 +83,10 @@ async def follow(
     out: Callable[[str], None],
     verified_only: bool = False,
     stop: asyncio.Event | None = None,
+    key: SigningKey | None = None,
 ) -> None:
     """Print what is stored, then keep syncing and printing until `stop` is set."""
-    node = Node(store, meeting, Role.CLIENT, node_name, lang)
+    node = Node(store, meeting, Role.CLIENT, node_name, lang, key=key)
     printer = Printer(store, meeting, node.wants(), out, verified_only)
     printer.flush()
     parent = store.parent(meeting)
@@ -91,7 +94,7 @@ async def follow(
         out(f"Meeting {meeting} has no relay to sync from; showing what is stored.")
         return
     wake = asyncio.Event()
-    async with make_client() as client:
+    async with make_client(verify=store.get_meta(f"ca/{meeting}") or True) as client:
         uplink = Uplink(node, parent, client, on_change=wake.set)
         task = asyncio.create_task(uplink.run())
         online: bool | None = None

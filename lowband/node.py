@@ -11,10 +11,14 @@ they want and which queue they forward (`Role`).
 from __future__ import annotations
 
 import enum
+import time
 from dataclasses import dataclass, field
+
+from nacl.signing import SigningKey
 
 from . import queues
 from .compress import History
+from .crypto import sign_auth
 from .model import (
     ChatMessage,
     FloorChange,
@@ -37,7 +41,15 @@ from .sync.receiver import (
     StreamState,
     Verified,
 )
-from .wire import AckState, ProtocolError, SyncRequest, Want, decode_body, decode_canonical
+from .wire import (
+    AckState,
+    Auth,
+    ProtocolError,
+    SyncRequest,
+    Want,
+    decode_body,
+    decode_canonical,
+)
 
 _OUTCOME_KINDS = {Kind.FLOOR: FloorChange, Kind.INTERVENTION: Intervention, Kind.CHAT: ChatMessage}
 
@@ -87,6 +99,7 @@ class Node:
     peer: str = ""  # the parent's node name, from its Hello
     refused: list[str] = field(default_factory=list)
     audio: set[str] = field(default_factory=set)  # audio streams wanted (a relay: its children's)
+    key: SigningKey | None = None  # signs a short-lived token in each request when set
 
     def wants(self) -> list[str]:
         """Stream name prefixes this node follows. Audio only as asked: a relay pulls from its
@@ -127,7 +140,13 @@ class Node:
             live=live,
             checkpoint_every=checkpoint_every,
             history=True,
+            auth=self._auth(),
         )
+
+    def _auth(self) -> Auth | None:
+        if self.key is None:
+            return None
+        return Auth(*sign_auth(self.key, self.meeting, self.name, int(time.time() * 1000)))
 
     def pending(self) -> list[Submission]:
         if self.role is Role.RELAY:
@@ -211,6 +230,8 @@ class Node:
 
     def _on_ack(self, sub_id: bytes, state: int, node: str, reason: str, now_ms: int) -> None:
         if self.role is Role.RELAY:
+            if state == AckState.DEFERRED:
+                return  # still held here; the forwarder tries again later
             if state == AckState.RECEIVED:
                 queues.custody_set(self.store, sub_id, queues.RECEIVED, node)
             elif state == AckState.CUSTODY:
@@ -222,9 +243,10 @@ class Node:
             AckState.CUSTODY: outbox.Input.ACK_CUSTODY,
             AckState.RECEIVED: outbox.Input.ACK_RECEIVED,
             AckState.REFUSED: outbox.Input.ACK_REFUSED,
+            AckState.DEFERRED: outbox.Input.ACK_DEFERRED,
         }[state]
         item = queues.outbox_get(self.store, sub_id)
         if item is not None:
             new = outbox.advance(item.state, event)
-            if new is not item.state or node != item.node:
+            if new is not item.state or node != item.node or reason != item.reason:
                 queues.outbox_set(self.store, sub_id, new, node, reason, now_ms)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from .model import Submission
 from .store import Store
 from .sync.outbox import State
+from .wire import decode_body
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,12 @@ def custody_held(store: Store, meeting: str, limit: int) -> list[bytes]:
         (meeting, HELD, limit),
     )
     return [bytes(r[0]) for r in rows]
+
+
+def custody_held_by(store: Store, meeting: str, author: bytes) -> int:
+    """How many submissions by `author` this relay holds and has not yet forwarded."""
+    rows = store.q("SELECT data FROM custody WHERE meeting=? AND state=?", (meeting, HELD))
+    return sum(1 for (data,) in rows if decode_body(bytes(data), Submission).author == author)
 
 
 def custody_set(store: Store, sub_id: bytes, state: str, upstream: str) -> None:

@@ -119,13 +119,18 @@ class Store:
             yield
             self.db.execute("COMMIT")
         except sqlite3.OperationalError as exc:
-            self.db.execute("ROLLBACK")
+            self._rollback()
             raise StoreError(
                 f"Could not write to {self.path} ({exc}); nothing was changed."
             ) from None
         except BaseException:
-            self.db.execute("ROLLBACK")
+            self._rollback()
             raise
+
+    def _rollback(self) -> None:
+        # SQLite has already rolled back after some errors (a full disk): undo only what is open.
+        if self.db.conn.in_transaction:
+            self.db.execute("ROLLBACK")
 
     def q(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         return self.db.execute(sql, params).fetchall()

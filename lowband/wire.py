@@ -18,7 +18,7 @@ from typing import Annotated, TypeVar
 
 import msgspec
 
-from .model import Blob, Kind, Name, Seq, Sig, SubId, Submission, Text
+from .model import Blob, Key, Kind, Name, Seq, Sig, SubId, Submission, Text
 
 VERSION = 1
 MAX_FRAME = 1 << 20  # one response frame, compressed
@@ -62,11 +62,12 @@ class AckState:
     CUSTODY = 1  # the answering node holds it durably and will forward it
     RECEIVED = 2  # the origin holds it; its outcome follows as an event
     REFUSED = 3  # not taken: see reason; sending it again will not help
+    DEFERRED = 4  # not taken now (rate limit, full disk): keep it queued and send it later
 
 
 class Ack(Frame, tag=2):
     sub_id: SubId
-    state: Annotated[int, msgspec.Meta(ge=1, le=3)]
+    state: Annotated[int, msgspec.Meta(ge=1, le=4)]
     node: Name
     reason: Text = ""
 
@@ -145,6 +146,14 @@ class Want(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fields=T
     verified: Seq = 0  # highest seq verified against a checkpoint
 
 
+class Auth(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fields=True):
+    """A short-lived token: the asking node's key signs the meeting, its name and an expiry."""
+
+    key: Key
+    expires_ms: Seq
+    sig: Sig
+
+
 class SyncRequest(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fields=True):
     meeting: Name
     node: Name  # who asks, for logs and statistics
@@ -157,6 +166,7 @@ class SyncRequest(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_f
     budget: Annotated[int, msgspec.Meta(ge=0)] = 0  # bytes; 0 means no limit
     checkpoint_every: Annotated[int, msgspec.Meta(ge=0, le=3600)] = 30  # seconds
     history: bool = False  # the node fetches closed blocks by URL when told (HistoryRef)
+    auth: Auth | None = None
 
 
 _request_decoder = msgspec.msgpack.Decoder(SyncRequest)

@@ -11,6 +11,7 @@ from ..crypto import key_text, parse_key_text
 from ..home import Home
 from ..model import AgendaItem, Kind, MeetingKind, Notice, Rights, RosterEntry, Session
 from ..relay.app import Settings
+from ..relay.limits import Limits
 from ..relay.origin import append, create_meeting
 from ..relay.run import bind, parse_hostport, serve
 from ..wire import encode_body
@@ -25,6 +26,22 @@ def register(sub: Any) -> None:
     role.add_argument("--origin", action="store_true", help="be the origin: sign and sequence")
     role.add_argument("--parent", help="URL of the relay (or origin) to mirror")
     p.add_argument("--name", help="this node's name, shown to delegates (default: relay-PORT)")
+    p.add_argument(
+        "--require-auth",
+        action="store_true",
+        help="serve only requests signed by roster keys or --allow-relay keys",
+    )
+    p.add_argument(
+        "--allow-relay",
+        action="append",
+        default=[],
+        metavar="KEY",
+        help="a child relay's public key (lowband id show on that relay)",
+    )
+    p.add_argument("--bar", action="append", default=[], metavar="KEY", help="refuse this key")
+    p.add_argument("--tls-cert", help="serve HTTPS with this certificate (PEM)")
+    p.add_argument("--tls-key", help="the certificate's private key (PEM)")
+    p.add_argument("--parent-ca", help="trust this CA bundle (or pinned certificate) for --parent")
     p.set_defaults(run=relay)
 
     p = sub.add_parser("meeting", help="create a meeting at the origin")
@@ -62,11 +79,29 @@ def relay(args: argparse.Namespace) -> int:
     host, port = parse_hostport(args.listen)
     sock = bind(host, port)
     name = args.name or f"relay-{sock.getsockname()[1]}"
-    key = home.key_or_new() if args.origin else None
+    if bool(args.tls_cert) != bool(args.tls_key):
+        raise ValueError("Give both --tls-cert and --tls-key, or neither.")
+    key = home.key_or_new()
+    limits = Limits(
+        barred={parse_key_text(k) for k in args.bar},
+        relays={parse_key_text(k) for k in args.allow_relay},
+    )
+    settings = Settings(
+        name=name,
+        origin_key=key if args.origin else None,
+        parent=args.parent,
+        key=key,
+        require_auth=args.require_auth,
+        limits=limits,
+        parent_ca=args.parent_ca,
+    )
     store = home.store()
     role = "origin" if args.origin else f"relay under {args.parent}"
-    print(f"lowband {role} {name} listening on http://{host}:{sock.getsockname()[1]}", flush=True)
-    serve(store, Settings(name=name, origin_key=key, parent=args.parent), sock)
+    scheme = "https" if args.tls_cert else "http"
+    print(
+        f"lowband {role} {name} listening on {scheme}://{host}:{sock.getsockname()[1]}", flush=True
+    )
+    serve(store, settings, sock, args.tls_cert, args.tls_key)
     return 0
 
 

@@ -26,6 +26,7 @@ def register(sub: Any) -> None:
     p.add_argument("url", help="the relay's URL, e.g. http://127.0.0.1:8701")
     p.add_argument("--meeting", required=True)
     p.add_argument("--origin-key", help="pin the origin's public key (64 hex digits)")
+    p.add_argument("--ca", help="trust this CA bundle (or pinned certificate) for an https relay")
     p.set_defaults(run=join_cmd)
 
     p = sub.add_parser("follow", help="print the meeting as it happens; keeps syncing")
@@ -81,10 +82,10 @@ def join_cmd(args: argparse.Namespace) -> int:
     key = home.key_or_new()
     pinned = parse_key_text(args.origin_key) if args.origin_key else None
     with home.store() as store:
-        info = asyncio.run(join(store, args.url, args.meeting, pinned))
+        info = asyncio.run(join(store, args.url, args.meeting, pinned, args.ca))
         print(f"Joined {info.title} ({info.id}) through {args.url}.")
         try:
-            asyncio.run(sync_once(store, args.meeting, _name(home)))
+            asyncio.run(sync_once(store, args.meeting, _name(home), key=key))
         except LinkError as exc:
             print(f"Could not fetch the meeting yet ({exc}); `lowband sync` will retry.")
         entry = store.roster_entry(args.meeting, bytes(key.verify_key))
@@ -110,6 +111,7 @@ def follow_cmd(args: argparse.Namespace) -> int:
                     args.lang,
                     lambda s: print(s, flush=True),
                     args.verified_only,
+                    key=home.key_or_new(),
                 )
             )
         except KeyboardInterrupt:
@@ -127,7 +129,10 @@ def _queue(args: argparse.Namespace, kind: SubKind, body: bytes) -> int:
             try:
                 asyncio.run(
                     asyncio.wait_for(
-                        sync_once(store, args.meeting, _name(home), with_events=False), args.wait
+                        sync_once(
+                            store, args.meeting, _name(home), with_events=False, key=home.key()
+                        ),
+                        args.wait,
                     )
                 )
             except (LinkError, TimeoutError) as exc:
@@ -204,13 +209,16 @@ def sync_cmd(args: argparse.Namespace) -> int:
             meetings = [args.meeting]
         if args.once:
             for m in meetings:
-                node = asyncio.run(sync_once(store, m, _name(home)))
+                node = asyncio.run(sync_once(store, m, _name(home), key=home.key_or_new()))
                 print(f"{m}: in sync with {node.peer or store.parent(m)}.")
             return 0
 
         async def forever() -> None:
             await asyncio.gather(
-                *(follow_loop(store, m, _name(home), "en", lambda s: None) for m in meetings)
+                *(
+                    follow_loop(store, m, _name(home), "en", lambda s: None, key=home.key_or_new())
+                    for m in meetings
+                )
             )
 
         try:

@@ -25,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from ..crypto import check_auth
 from ..model import MeetingInfo, Submission
 from ..node import Node, Role
 from ..store import Store, StoreError
@@ -44,6 +45,7 @@ from ..wire import (
 )
 from . import custody
 from .hub import Hub
+from .limits import Limits
 from .origin import Origin
 from .source import Views
 
@@ -57,6 +59,10 @@ class Settings:
     origin_key: SigningKey | None = None  # set on the origin
     parent: str | None = None  # set on a relay
     transport: httpx.AsyncBaseTransport | None = None  # tests swap the parent's transport
+    key: SigningKey | None = None  # a relay's own key: signs its requests to its parent
+    require_auth: bool = False  # serve only requests signed by roster keys or child relays
+    limits: Limits = field(default_factory=Limits)
+    parent_ca: str | None = None  # CA bundle (or pinned certificate) for an https parent
 
 
 @dataclass
@@ -123,7 +129,11 @@ def create_app(store: Store, settings: Settings) -> Starlette:
         if store.meeting(req.meeting) is None:
             return PlainTextResponse(f"Meeting {req.meeting} is not known at {settings.name}.", 404)
         try:
-            acks = _take(state, req.subs, req.ask, req.node)
+            refused = _admission(state, req)
+            if refused:
+                return PlainTextResponse(refused, 403 if req.auth else 401)
+            address = request.client.host if request.client else ""
+            acks = _take(state, req.subs, req.ask, req.node, address)
         except StoreError as exc:
             return PlainTextResponse(str(exc), 503)
         head = encode_frame(Hello(VERSION, settings.name, now_ms())) + b"".join(
@@ -134,7 +144,7 @@ def create_app(store: Store, settings: Settings) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         tasks = [asyncio.create_task(_watch_store(state))]
-        client = make_client(settings.transport)
+        client = make_client(settings.transport, verify=settings.parent_ca or True)
         if state.origin is not None:
             tasks.append(asyncio.create_task(_sign_loop(state)))
         if settings.parent:
@@ -164,8 +174,22 @@ def _msgpack(obj: object) -> Response:
     return Response(msgspec.msgpack.encode(obj), media_type=CONTENT_TYPE)
 
 
+def _admission(state: RelayState, req: SyncRequest) -> str:
+    """'' when the request may be served, else the sentence that says why not."""
+    auth = req.auth
+    if auth is None:
+        if state.settings.require_auth:
+            return "This relay serves only signed requests; run `lowband id init` and join again."
+        return ""
+    why = check_auth(auth.key, req.meeting, req.node, auth.expires_ms, auth.sig, now_ms())
+    if why:
+        return why
+    on_roster = state.store.roster_entry(req.meeting, auth.key) is not None
+    return state.settings.limits.admit(auth.key, on_roster or not state.settings.require_auth)
+
+
 def _take(
-    state: RelayState, subs: list[Submission], asks: list[bytes], from_node: str
+    state: RelayState, subs: list[Submission], asks: list[bytes], from_node: str, address: str
 ) -> list[Ack]:
     acks: list[Ack] = []
     name = state.settings.name
@@ -173,7 +197,11 @@ def _take(
         if state.origin is not None:
             acks.append(state.origin.accept(sub, now_ms()))
         else:
-            acks.append(custody.take(state.store, sub, name, from_node, now_ms()))
+            acks.append(
+                custody.take(
+                    state.store, sub, name, from_node, now_ms(), state.settings.limits, address
+                )
+            )
             uplink = state.uplinks.get(sub.meeting)
             if uplink is not None:
                 uplink.kick()
@@ -287,7 +315,7 @@ async def _discover(state: RelayState, client: httpx.AsyncClient) -> None:
 def _start_uplink(state: RelayState, client: httpx.AsyncClient, info: MeetingInfo) -> None:
     if info.id in state.uplinks:
         return
-    node = Node(state.store, info.id, Role.RELAY, state.settings.name)
+    node = Node(state.store, info.id, Role.RELAY, state.settings.name, key=state.settings.key)
     node.audio = {s for s, n in state.audio_interest.get(info.id, Counter()).items() if n > 0}
     uplink = Uplink(
         node,

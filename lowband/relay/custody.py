@@ -1,9 +1,11 @@
 """Taking custody of submissions at a relay, and answering questions about them.
 
 A relay checks a submission's signature and the roster before it stores
-anything (strangers cannot fill its disk), commits it, and only then
-acknowledges: from that moment the duty to forward it is the relay's. A
-submission seen before is acknowledged again, never stored twice.
+anything (strangers cannot fill its disk), applies its rate limits and quota,
+commits it, and only then acknowledges: from that moment the duty to forward
+it is the relay's. A submission seen before is acknowledged again, never
+stored twice. When the disk is full the submission is deferred: the client
+keeps it queued, and the relay keeps serving what it has.
 """
 
 from __future__ import annotations
@@ -11,11 +13,20 @@ from __future__ import annotations
 from .. import queues
 from ..crypto import verify_submission
 from ..model import Submission
-from ..store import Store
+from ..store import Store, StoreError
 from ..wire import Ack, AckState, encode_body
+from .limits import Limits
 
 
-def take(store: Store, sub: Submission, node: str, from_node: str, now_ms: int) -> Ack:
+def take(
+    store: Store,
+    sub: Submission,
+    node: str,
+    from_node: str,
+    now_ms: int,
+    limits: Limits | None = None,
+    address: str = "",
+) -> Ack:
     if not verify_submission(sub):
         return Ack(
             sub.sub_id, AckState.REFUSED, node, "The submission's signature does not verify."
@@ -26,8 +37,18 @@ def take(store: Store, sub: Submission, node: str, from_node: str, now_ms: int) 
         reason = f"Your key is not on the roster of meeting {sub.meeting}."
         return Ack(sub.sub_id, AckState.REFUSED, node, reason)
     if queues.custody_get(store, sub.sub_id) is None:
-        with store.tx():
-            queues.custody_add(store, sub, encode_body(sub), from_node, now_ms)
+        if limits is not None:
+            held = queues.custody_held_by(store, sub.meeting, sub.author)
+            why = limits.submission(sub.author, address, held, now_ms / 1000)
+            if why:
+                return Ack(sub.sub_id, AckState.DEFERRED, node, why)
+        try:
+            with store.tx():
+                queues.custody_add(store, sub, encode_body(sub), from_node, now_ms)
+        except StoreError:
+            # A full disk: keep serving what is stored, take nothing new, lose nothing.
+            why = "This relay cannot store anything more just now; it stays queued on your side."
+            return Ack(sub.sub_id, AckState.DEFERRED, node, why)
     return status(store, sub.sub_id, node) or Ack(sub.sub_id, AckState.CUSTODY, node)
 
 

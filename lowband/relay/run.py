@@ -8,7 +8,9 @@ sentence rather than a log of tracebacks.
 from __future__ import annotations
 
 import errno
+import os
 import socket
+import ssl
 
 import uvicorn
 
@@ -42,7 +44,26 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def serve(store: Store, settings: Settings, sock: socket.socket) -> None:
+def serve(
+    store: Store,
+    settings: Settings,
+    sock: socket.socket,
+    tls_cert: str | None = None,
+    tls_key: str | None = None,
+) -> None:
+    for path in (tls_cert, tls_key):
+        if path is not None and not os.access(path, os.R_OK):
+            raise BindError(f"Cannot read {path}.")
     app = create_app(store, settings)
-    config = uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=2)
-    uvicorn.Server(config).run(sockets=[sock])
+    config = uvicorn.Config(
+        app,
+        log_level="warning",
+        lifespan="on",
+        timeout_graceful_shutdown=2,
+        ssl_certfile=tls_cert,
+        ssl_keyfile=tls_key,
+    )
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    except ssl.SSLError as exc:
+        raise BindError(f"The TLS certificate or key cannot be used: {exc.reason}.") from None

@@ -23,6 +23,7 @@ class Input(enum.StrEnum):
     ACK_CUSTODY = "ack_custody"
     ACK_RECEIVED = "ack_received"
     ACK_REFUSED = "ack_refused"
+    ACK_DEFERRED = "ack_deferred"  # the relay will take it later: it stays queued
     ACCEPTED = "accepted"
     REJECTED = "rejected"
 
@@ -63,6 +64,8 @@ def describe(state: State, node: str, reason: str) -> str:
     """The state in the words the client shows."""
     match state:
         case State.QUEUED:
+            if reason:
+                return f"queued here; the relay asked to wait ({reason})"
             return "queued here; sent when the link allows"
         case State.CUSTODY:
             return f"in custody at {node}" if node else "in custody at the relay"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -50,9 +51,21 @@ class LinkState:
     last_rx: float = 0.0
 
 
-def make_client(transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
+def make_client(
+    transport: httpx.AsyncBaseTransport | None = None, verify: str | bool = True
+) -> httpx.AsyncClient:
+    """The one HTTP client; `verify` is True (system CAs) or a CA bundle or pinned certificate."""
     timeout = httpx.Timeout(connect=CONNECT_S, read=STALL_S, write=STALL_S, pool=CONNECT_S)
-    return httpx.AsyncClient(timeout=timeout, transport=transport, trust_env=False)
+    if isinstance(verify, str):
+        verify = _ssl_context(verify)
+    return httpx.AsyncClient(timeout=timeout, transport=transport, trust_env=False, verify=verify)
+
+
+def _ssl_context(cafile: str) -> ssl.SSLContext:
+    try:
+        return ssl.create_default_context(cafile=cafile)
+    except (OSError, ssl.SSLError):
+        raise LinkError(f"{cafile} is not a readable certificate bundle.") from None
 
 
 class Uplink:
