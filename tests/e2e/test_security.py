@@ -1,0 +1,156 @@
+"""Relay admission and TLS with real processes: signed requests, the roster, barred keys."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from lowband.testbed import Relay, cli, stream_state, wait_for
+
+pytestmark = pytest.mark.e2e
+M = "pp26"
+
+
+def create(home: Path) -> None:
+    cli(
+        home,
+        "meeting",
+        "create",
+        "--id",
+        M,
+        "--title",
+        "T",
+        "--kind",
+        "hybrid",
+        "--remote-rights",
+        "speak",
+        "--start",
+        "2026-12-01T09:00:00Z",
+        "--end",
+        "2026-12-01T10:00:00Z",
+        "--languages",
+        "en",
+    )
+
+
+def delegate(tmp: Path, name: str, origin_home: Path) -> tuple[Path, str]:
+    home = tmp / name
+    key = cli(home, "id", "init").stdout.split()[-1]
+    cli(
+        origin_home,
+        "roster",
+        "add",
+        "--meeting",
+        M,
+        "--key",
+        key,
+        "--name",
+        name,
+        "--member-state",
+        "Kenya",
+        "--rights",
+        "speak",
+    )
+    return home, key
+
+
+def test_relay_serves_only_signed_roster_keys_and_bars_on_request(tmp_path: Path) -> None:
+    origin = Relay(tmp_path / "origin", "--origin", name="origin")
+    relay = None
+    try:
+        create(tmp_path / "origin")
+        amina, amina_key = delegate(tmp_path, "amina", tmp_path / "origin")
+        relay = Relay(tmp_path / "relay", "--parent", origin.url, "--require-auth", name="nairobi")
+        wait_for(lambda: stream_state(tmp_path / "relay", M, "roster")[0] == 2, what="mirror")
+        cli(amina, "join", relay.url, "--meeting", M)
+        assert stream_state(amina, M, "notice")[0] == 1
+
+        stranger = tmp_path / "stranger"
+        cli(stranger, "id", "init")
+        out = cli(stranger, "join", relay.url, "--meeting", M)
+        assert "not on this meeting's roster" in out.stdout
+        proc = cli(stranger, "sync", "--once", check=False)
+        assert proc.returncode == 1 and "not on this meeting's roster" in proc.stderr
+        assert stream_state(stranger, M, "notice")[0] == 0  # nothing served
+
+        relay.stop()
+        relay = Relay(
+            tmp_path / "relay",
+            "--parent",
+            origin.url,
+            "--require-auth",
+            "--bar",
+            amina_key,
+            name="nairobi",
+            port=relay.port,
+        )
+        proc = cli(amina, "sync", "--once", check=False)
+        assert proc.returncode == 1 and "barred your key" in proc.stderr
+    finally:
+        if relay is not None:
+            relay.stop()
+        origin.stop()
+
+
+def self_signed(tmp: Path) -> tuple[Path, Path]:
+    cert, key = tmp / "cert.pem", tmp / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
+def test_tls_hop_with_a_pinned_self_signed_certificate(tmp_path: Path) -> None:
+    cert, key = self_signed(tmp_path)
+    origin = Relay(
+        tmp_path / "origin",
+        "--origin",
+        "--tls-cert",
+        str(cert),
+        "--tls-key",
+        str(key),
+        name="origin",
+    )
+    relay = None
+    try:
+        assert origin.url.startswith("https://")
+        create(tmp_path / "origin")
+        amina, _ = delegate(tmp_path, "amina", tmp_path / "origin")
+        proc = cli(amina, "join", origin.url, "--meeting", M, check=False)
+        assert proc.returncode == 1 and "certificate" in proc.stderr.lower()
+        cli(amina, "join", origin.url, "--meeting", M, "--ca", str(cert))
+        assert stream_state(amina, M, "roster")[0] == 2
+        relay = Relay(
+            tmp_path / "relay", "--parent", origin.url, "--parent-ca", str(cert), name="nairobi"
+        )
+        wait_for(
+            lambda: stream_state(tmp_path / "relay", M, "roster") == (2, 2),
+            what="relay mirrors over TLS",
+        )
+    finally:
+        if relay is not None:
+            relay.stop()
+        origin.stop()
