@@ -20,7 +20,7 @@ from .model import MeetingInfo, SubKind, Submission
 from .node import Node, Role
 from .store import Store
 from .sync.session import LinkError, Uplink, make_client
-from .wire import encode_body
+from .wire import DECODE_ERRORS, encode_body
 
 
 class JoinError(Exception):
@@ -43,7 +43,7 @@ async def fetch_meeting(url: str, meeting: str, client: httpx.AsyncClient) -> Me
         raise JoinError(f"{url} answered HTTP {resp.status_code}.")
     try:
         return msgspec.msgpack.decode(resp.content, type=MeetingInfo)
-    except msgspec.DecodeError:
+    except DECODE_ERRORS:
         raise JoinError(f"{url} sent a meeting description that is not valid.") from None
 
 

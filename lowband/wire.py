@@ -35,6 +35,10 @@ CONTENT_TYPE = "application/x-lowband"
 T = TypeVar("T")
 
 
+# msgspec raises UnicodeDecodeError, not DecodeError, for a string that is not UTF-8.
+DECODE_ERRORS = (msgspec.DecodeError, UnicodeDecodeError)
+
+
 class ProtocolError(Exception):
     """Bytes from a peer that do not follow the protocol; the message is one plain sentence."""
 
@@ -185,7 +189,7 @@ def decode_request(data: bytes) -> SyncRequest:
         raise ProtocolError("The request is not lowband protocol version 1.")
     try:
         return _request_decoder.decode(data[1:])
-    except msgspec.DecodeError as exc:
+    except DECODE_ERRORS as exc:
         raise ProtocolError(f"The request is malformed: {exc}.") from None
 
 
@@ -229,7 +233,7 @@ class FrameReader:
             del self._buf[: used + length]
             try:
                 yield _frame_decoder.decode(payload)
-            except msgspec.DecodeError as exc:
+            except DECODE_ERRORS as exc:
                 raise ProtocolError(f"A frame is malformed: {exc}.") from None
 
     @property
@@ -270,7 +274,7 @@ def decode_canonical(data: bytes) -> tuple[int, Kind, bytes]:
         raise ProtocolError(f"An event of {len(data)} bytes exceeds the limit of {MAX_EVENT}.")
     try:
         c = _canonical_decoder.decode(data)
-    except msgspec.DecodeError as exc:
+    except DECODE_ERRORS as exc:
         raise ProtocolError(f"An event is malformed: {exc}.") from None
     return c.ts, c.kind, c.body
 
@@ -279,7 +283,7 @@ def decode_body(data: bytes, kind: type[T]) -> T:
     """Decode an event or submission body into its typed struct."""
     try:
         return msgspec.msgpack.decode(data, type=kind)
-    except msgspec.DecodeError as exc:
+    except DECODE_ERRORS as exc:
         raise ProtocolError(f"A {kind.__name__} body is malformed: {exc}.") from None
 
 

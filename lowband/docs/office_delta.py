@@ -49,7 +49,7 @@ def parse_view(data: bytes) -> list[Member]:
     end = 4 + struct.unpack_from("<I", data)[0]
     try:
         table = msgspec.msgpack.decode(data[4:end], type=list[tuple[str, int]])
-    except msgspec.MsgspecError as exc:
+    except (msgspec.MsgspecError, UnicodeDecodeError) as exc:
         raise DeltaError(f"The office delta's member table is malformed: {exc}.") from exc
     if len(table) > MAX_MEMBERS or any(size < 0 for _, size in table):
         raise DeltaError("The office delta's member table is out of bounds.")

@@ -34,6 +34,7 @@ from ..sync.serve import Follower
 from ..sync.session import LinkError, Uplink, make_client
 from ..wire import (
     CONTENT_TYPE,
+    DECODE_ERRORS,
     MAX_REQUEST,
     VERSION,
     Ack,
@@ -165,7 +166,11 @@ def create_app(store: Store, settings: Settings) -> Starlette:
         Route("/v1/history/{meeting}/{no:int}/{block:int}", history),
         Route("/v1/health", health),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        return PlainTextResponse(f"There is nothing at {request.url.path} on this relay.", 404)
+
+    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={404: not_found})
     app.state.relay = state
     return app
 
@@ -307,7 +312,7 @@ async def _discover(state: RelayState, client: httpx.AsyncClient) -> None:
                         continue  # never let a parent swap a meeting's origin key
                     state.store.add_meeting(info, parent)
                     _start_uplink(state, client, info)
-        except (httpx.HTTPError, msgspec.DecodeError):
+        except (httpx.HTTPError, *DECODE_ERRORS):
             pass  # offline or a confused parent: try again later
         await asyncio.sleep(DISCOVER_S)
 
