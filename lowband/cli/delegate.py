@@ -20,6 +20,9 @@ from ..sync.outbox import describe
 from ..sync.session import LinkError
 from ..wire import encode_body
 
+# The origin signs every 30 s and a relay passes a heartbeat at least every 90 s to a delegate.
+STALE_S = 180
+
 
 def register(sub: Any) -> None:
     p = sub.add_parser("join", help="join a meeting through a relay")
@@ -186,12 +189,20 @@ def status_cmd(args: argparse.Namespace) -> int:
             alert = store.get_meta(f"alert/{info.id}")
             if alert:
                 print(f"  WARNING: {alert}")
+            newest = 0
             for no, name, head, verified in store.streams(info.id):
                 cp = store.checkpoint(info.id, no, name)
+                newest = max(newest, cp.ts_ms if cp else 0)
                 cp_age = (
                     f", newest checkpoint {time.time() - cp.ts_ms / 1000:.0f} s old" if cp else ""
                 )
                 print(f"  {name}: {head} events, {head - verified} unverified{cp_age}")
+            stale = time.time() - newest / 1000
+            if link.get("online") and newest and stale > STALE_S:
+                print(
+                    f"  WARNING: the origin's newest signature reached you {stale:.0f} s ago "
+                    "although the link is up: the relay may be withholding events."
+                )
             for item in queues.outbox(store, info.id):
                 print(
                     f"  outbox {item.sub_id.hex()[:12]} {item.kind}: "
