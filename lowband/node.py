@@ -187,7 +187,8 @@ class Node:
         """Apply one batch of effects atomically."""
         if not effects:
             return
-        with self.store.tx():
+        # What came from the parent can be fetched again: no fsync per chunk (see Store.tx).
+        with self.store.tx(durable=False):
             for e in effects:
                 self._apply_one(e, now_ms)
 

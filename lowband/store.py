@@ -86,6 +86,7 @@ class Store:
             self.db = sqlite_utils.Database(conn)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=FULL")
+            self._durable = True
             self._migrate()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path} is not a lowband store ({exc}).") from None
@@ -109,8 +110,16 @@ class Store:
                 self.db.execute(f"PRAGMA user_version={number}")
 
     @contextmanager
-    def tx(self) -> Iterator[None]:
-        """One atomic write: BEGIN IMMEDIATE ... COMMIT, rolled back on any error."""
+    def tx(self, durable: bool = True) -> Iterator[None]:
+        """One atomic write: BEGIN IMMEDIATE ... COMMIT, rolled back on any error.
+
+        `durable=False` skips the fsync at commit (WAL, synchronous=NORMAL): still atomic and
+        safe against a killed process, but the last commits may be lost with power. Use it only
+        for what can be fetched again (events mirrored from a parent), never for custody or
+        for events the origin creates."""
+        if durable != self._durable:
+            self.db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+            self._durable = durable
         try:
             self.db.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:

@@ -34,5 +34,7 @@ class Hub:
         if self.generation(meeting) != seen:
             return
         event = self._events.setdefault(meeting, asyncio.Event())
+        # asyncio.timeout costs one timer; wait_for would cost a task per follower per wake.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(event.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await event.wait()

@@ -67,8 +67,16 @@ class Follower:
         self.announced = req.known_streams
         self.ended = False
         self.cp_due: float | None = None  # a checkpoint is held back by the cadence until then
+        self._order_src: Source | None = None
+        self._order_cache: list[tuple[int, str]] = []
 
     def _order(self, src: Source) -> list[tuple[int, str]]:
+        """The follower's streams in priority order; recomputed only when the source changes."""
+        if src is not self._order_src:
+            self._order_src, self._order_cache = src, self._compute_order(src)
+        return self._order_cache
+
+    def _compute_order(self, src: Source) -> list[tuple[int, str]]:
         by_name = {name: no for no, name in src.streams()}
         wanted = [(by_name[w.stream], w.stream) for w in self.req.wants if w.stream in by_name]
         names = {n for _, n in wanted}

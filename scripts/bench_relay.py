@@ -1,0 +1,379 @@
+"""How many live followers one relay process holds: fan-out latency, CPU and memory per follower.
+
+Starts an origin and a relay as real processes on 127.0.0.1, and a separate load process that
+opens N live sync exchanges to the relay (raw sockets, so the load generator is not the
+bottleneck). The origin gets one caption a second; the load process stamps the first bytes each
+follower receives after each caption. Printed per N: fan-out latency p50/p99/max from the
+caption's acceptance at the origin to the last follower, the relay's CPU per delivery and its
+memory per follower; and the same for a bare Starlette StreamingResponse on uvicorn with one
+queue per follower (the baseline the issue names), measured in the same run.
+
+    python scripts/bench_relay.py --followers 100,1000,5000 [--captions 20] [--no-baseline]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HOST = "127.0.0.1"
+
+
+def raise_nofile() -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def proc_stats(pid: int) -> tuple[float, int]:
+    """(CPU seconds, resident bytes) of a process, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    rss = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+    return cpu, rss
+
+
+# --- the load process ---------------------------------------------------------------------
+
+
+async def follower(
+    port: int,
+    request: bytes,
+    stamps: list[float],
+    ready: asyncio.Event,
+    counter: list[int],
+    total: int,
+) -> None:
+    reader, writer = await asyncio.open_connection(HOST, port, limit=1 << 16)
+    writer.write(request)
+    await writer.drain()
+    first = True
+    try:
+        while await reader.read(65536):
+            stamps.append(time.time())
+            if first:
+                first = False
+                counter[0] += 1
+                if counter[0] == total:
+                    ready.set()
+    finally:
+        writer.close()
+
+
+async def load(port: int, n: int, request: bytes, out: Path, seconds: float) -> None:
+    raise_nofile()
+    stamps: list[list[float]] = [[] for _ in range(n)]
+    ready, counter = asyncio.Event(), [0]
+    tasks = []
+    for i in range(n):
+        tasks.append(asyncio.create_task(follower(port, request, stamps[i], ready, counter, n)))
+        if i % 200 == 199:
+            await asyncio.sleep(0.05)  # do not overflow the listen backlog
+    await asyncio.wait_for(ready.wait(), 120)
+    for s in stamps:
+        s.clear()  # the response heads are not deliveries
+    print("ready", flush=True)
+    await asyncio.sleep(seconds)
+    out.write_text(json.dumps(stamps))
+    for t in tasks:
+        t.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def http_post(path: str, body: bytes) -> bytes:
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: {HOST}\r\nContent-Type: application/x-lowband\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    return head + body
+
+
+# --- the baseline: bare Starlette streaming, one queue per follower ----------------------
+
+
+def baseline_app():  # type: ignore[no-untyped-def]
+    from starlette.applications import Starlette
+    from starlette.responses import PlainTextResponse, StreamingResponse
+    from starlette.routing import Route
+
+    queues: set[asyncio.Queue[bytes]] = set()
+
+    async def sync(request):  # type: ignore[no-untyped-def]
+        await request.body()
+        q: asyncio.Queue[bytes] = asyncio.Queue()
+        queues.add(q)
+
+        async def gen():  # type: ignore[no-untyped-def]
+            try:
+                yield b"hello"
+                while True:
+                    yield await q.get()
+            finally:
+                queues.discard(q)
+
+        return StreamingResponse(gen())
+
+    async def publish(request):  # type: ignore[no-untyped-def]
+        data = await request.body()
+        for q in queues:
+            q.put_nowait(data)
+        return PlainTextResponse("ok")
+
+    return Starlette(
+        routes=[
+            Route("/v1/sync", sync, methods=["POST"]),
+            Route("/publish", publish, methods=["POST"]),
+        ]
+    )
+
+
+def serve_baseline(port: int) -> None:
+    import uvicorn
+
+    raise_nofile()
+    uvicorn.run(
+        baseline_app(),
+        host=HOST,
+        port=port,
+        log_level="warning",
+        loop="uvloop",
+        http="httptools",
+        backlog=8192,
+    )
+
+
+# --- the driver -----------------------------------------------------------------------------
+
+
+def percentile(xs: list[float], q: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(q * len(xs)))] if xs else float("nan")
+
+
+def fanout(publish_times: list[float], stamps: list[list[float]]) -> list[float]:
+    """For each caption, the time until the LAST follower got bytes after it was published."""
+    out = []
+    for k, t in enumerate(publish_times):
+        end = publish_times[k + 1] if k + 1 < len(publish_times) else float("inf")
+        arrivals = [next((x for x in s if t <= x < end), None) for s in stamps]
+        got = [a for a in arrivals if a is not None]
+        if got:
+            out.append(max(got) - t)
+    return out
+
+
+def run_load(port: int, n: int, request: bytes, seconds: float, tmp: Path) -> subprocess.Popen:  # type: ignore[type-arg]
+    out = tmp / f"stamps-{port}-{n}.json"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            __file__,
+            "--role",
+            "load",
+            "--port",
+            str(port),
+            "--followers",
+            str(n),
+            "--request",
+            request.hex(),
+            "--out",
+            str(out),
+            "--seconds",
+            str(seconds),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    if "ready" not in line:
+        raise SystemExit(f"the load process failed to connect {n} followers")
+    proc.out = out  # type: ignore[attr-defined]
+    return proc
+
+
+def measure(pid: int, port: int, n: int, request: bytes, captions: int, publish, tmp: Path) -> dict:  # type: ignore[no-untyped-def]
+    _, rss0 = proc_stats(pid)
+    seconds = captions * 1.0 + 3
+    load_proc = run_load(port, n, request, seconds, tmp)
+    time.sleep(1.0)
+    cpu1, rss1 = proc_stats(pid)
+    times = []
+    for k in range(captions):
+        times.append(time.time())
+        publish(k)
+        time.sleep(max(0.0, times[-1] + 1.0 - time.time()))
+    cpu2, _ = proc_stats(pid)
+    load_proc.wait(seconds + 60)
+    stamps = json.loads(load_proc.out.read_text())  # type: ignore[attr-defined]
+    lat = fanout(times, stamps)
+    delivered = sum(1 for s in stamps for _ in s)
+    return {
+        "n": n,
+        "p50_ms": 1000 * percentile(lat, 0.5),
+        "p99_ms": 1000 * percentile(lat, 0.99),
+        "max_ms": 1000 * max(lat, default=float("nan")),
+        "cpu_us_per_delivery": 1e6 * (cpu2 - cpu1) / max(1, n * captions),
+        "kb_per_follower": (rss1 - rss0) / 1024 / n,
+        "deliveries": delivered,
+    }
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--followers", default="100,1000")
+    p.add_argument("--captions", type=int, default=15)
+    p.add_argument("--no-baseline", action="store_true")
+    p.add_argument("--role", default="main")
+    p.add_argument("--port", type=int)
+    p.add_argument("--request")
+    p.add_argument("--out")
+    p.add_argument("--seconds", type=float)
+    args = p.parse_args()
+    if args.role == "load":
+        asyncio.run(
+            load(
+                args.port,
+                int(args.followers),
+                bytes.fromhex(args.request),
+                Path(args.out),
+                args.seconds,
+            )
+        )
+        return
+    if args.role == "baseline":
+        serve_baseline(args.port)
+        return
+    bench(args)
+
+
+def bench(args: argparse.Namespace) -> None:
+    import httpx
+
+    from lowband.delegate import join, submit, sync_once
+    from lowband.home import Home
+    from lowband.model import CaptionLine, Kind, Publish, SubKind
+    from lowband.store import Store
+    from lowband.testbed import Relay, cli, stream_state, wait_for
+    from lowband.wire import SyncRequest, Want, encode_body, encode_request
+
+    raise_nofile()
+    tmp = Path(tempfile.mkdtemp(prefix="lowband-bench-relay-"))
+    rows = []
+    origin = Relay(tmp / "origin", "--origin", name="origin")
+    relay = None
+    try:
+        cli(
+            tmp / "origin",
+            "meeting",
+            "create",
+            "--id",
+            "m",
+            "--title",
+            "Load",
+            "--kind",
+            "virtual",
+            "--remote-rights",
+            "observe",
+            "--start",
+            "2026-12-01T09:00:00Z",
+            "--end",
+            "2026-12-01T10:00:00Z",
+            "--languages",
+            "en",
+        )
+        relay = Relay(tmp / "relay", "--parent", origin.url, name="relay")
+        wait_for(lambda: stream_state(tmp / "relay", "m", "notice")[0] == 1, what="mirror")
+        key = Home(tmp / "origin").key()
+        pub_store = Store(tmp / "pub.sqlite")
+        asyncio.run(join(pub_store, origin.url, "m"))
+
+        def publish(k: int) -> None:
+            line = CaptionLine("CHAIR", f"Caption {k}: the delegate of Kenya has the floor.")
+            body = Publish("transcript/en", Kind.CAPTION, encode_body(line))
+            submit(pub_store, key, "m", SubKind.PUBLISH, encode_body(body))
+            asyncio.run(sync_once(pub_store, "m", "pub", with_events=False, url=origin.url))
+
+        publish(-1)
+        wait_for(lambda: stream_state(tmp / "relay", "m", "transcript/en")[0] == 1, what="first")
+        with Store(tmp / "relay" / "store.sqlite") as s:
+            heads = {name: head for _, name, head, _ in s.streams("m")}
+            known = len(heads)
+        req = SyncRequest(
+            "m",
+            "load",
+            [Want(n, h) for n, h in heads.items()],
+            known_streams=known,
+            live=True,
+            checkpoint_every=3600,
+        )
+        request = http_post("/v1/sync", encode_request(req))
+        assert relay.proc is not None
+        for n in [int(x) for x in args.followers.split(",")]:
+            rows.append(
+                (
+                    "lowband relay",
+                    measure(relay.proc.pid, relay.port, n, request, args.captions, publish, tmp),
+                )
+            )
+        pub_store.close()
+        if not args.no_baseline:
+            port = 18000 + os.getpid() % 1000
+            base = subprocess.Popen(
+                [sys.executable, __file__, "--role", "baseline", "--port", str(port)]
+            )
+            wait_for(lambda: _up(port), what="baseline")
+            client = httpx.Client(trust_env=False)
+            for n in [int(x) for x in args.followers.split(",")]:
+                rows.append(
+                    (
+                        "bare Starlette",
+                        measure(
+                            base.pid,
+                            port,
+                            n,
+                            http_post("/v1/sync", b"x"),
+                            args.captions,
+                            lambda k: client.post(
+                                f"http://{HOST}:{port}/publish", content=b"c" * 60
+                            ),
+                            tmp,
+                        ),
+                    )
+                )
+            base.terminate()
+            base.wait(10)
+    finally:
+        if relay is not None:
+            relay.stop()
+        origin.stop()
+    print(
+        f"{'server':16}{'followers':>10}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}"
+        f"{'CPU us/delivery':>17}{'KB/follower':>13}"
+    )
+    for name, r in rows:
+        print(
+            f"{name:16}{r['n']:>10}{r['p50_ms']:>9.0f}{r['p99_ms']:>9.0f}{r['max_ms']:>9.0f}"
+            f"{r['cpu_us_per_delivery']:>17.0f}{r['kb_per_follower']:>13.1f}"
+        )
+
+
+def _up(port: int) -> bool:
+    import socket
+
+    try:
+        with socket.create_connection((HOST, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+if __name__ == "__main__":
+    main()
