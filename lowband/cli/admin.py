@@ -10,6 +10,7 @@ from typing import Any
 from ..crypto import key_text, parse_key_text
 from ..home import Home
 from ..model import AgendaItem, Kind, MeetingKind, Notice, Rights, RosterEntry, Session
+from ..relay import config
 from ..relay.app import Settings
 from ..relay.limits import Limits
 from ..relay.origin import append, create_meeting
@@ -21,8 +22,9 @@ MEETING_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 def register(sub: Any) -> None:
     p = sub.add_parser("relay", help="run a relay, or the origin of meetings")
-    p.add_argument("--listen", required=True, help="HOST:PORT to serve on, e.g. 127.0.0.1:8700")
-    role = p.add_mutually_exclusive_group(required=True)
+    p.add_argument("--config", help="a TOML file with these settings (flags override it)")
+    p.add_argument("--listen", help="HOST:PORT to serve on, e.g. 127.0.0.1:8700")
+    role = p.add_mutually_exclusive_group()
     role.add_argument("--origin", action="store_true", help="be the origin: sign and sequence")
     role.add_argument("--parent", help="URL of the relay (or origin) to mirror")
     p.add_argument("--name", help="this node's name, shown to delegates (default: relay-PORT)")
@@ -74,7 +76,29 @@ def register(sub: Any) -> None:
     isub.add_parser("show", help="print the public key").set_defaults(run=id_show)
 
 
+def relay_settings(args: argparse.Namespace) -> argparse.Namespace:
+    """The command line over the configuration file: a flag given wins."""
+    if args.config:
+        conf = config.load(args.config)
+        for name in ("listen", "parent", "parent_ca", "name", "tls_cert", "tls_key", "home"):
+            if getattr(args, name) is None:
+                setattr(args, name, getattr(conf, name))
+        args.origin = args.origin or conf.origin
+        args.require_auth = args.require_auth or conf.require_auth
+        args.allow_relay = args.allow_relay + conf.allow_relay
+        args.bar = args.bar + conf.bar
+        args.limits = conf.limits
+    else:
+        args.limits = config.LimitsConfig()
+    if not args.listen:
+        raise ValueError("Say where to listen: --listen HOST:PORT, or listen in --config.")
+    if bool(args.origin) == bool(args.parent):
+        raise ValueError("A relay is either the origin (--origin) or has a --parent URL.")
+    return args
+
+
 def relay(args: argparse.Namespace) -> int:
+    args = relay_settings(args)
     home = Home.locate(args.home)
     host, port = parse_hostport(args.listen)
     sock = bind(host, port)
@@ -83,6 +107,9 @@ def relay(args: argparse.Namespace) -> int:
         raise ValueError("Give both --tls-cert and --tls-key, or neither.")
     key = home.key_or_new()
     limits = Limits(
+        per_key_per_min=args.limits.per_key_per_min,
+        per_address_per_min=args.limits.per_address_per_min,
+        custody_per_key=args.limits.custody_per_key,
         barred={parse_key_text(k) for k in args.bar},
         relays={parse_key_text(k) for k in args.allow_relay},
     )

@@ -1,0 +1,58 @@
+"""A relay's TOML configuration file: `lowband relay --config relay.toml`.
+
+Owns the file's schema and its validation (unknown settings and wrong types are one clear
+sentence naming the file); command-line flags given as well override the file. Example:
+
+    listen = "0.0.0.0:8701"
+    parent = "https://origin.example:8700"
+    parent_ca = "/etc/lowband/origin-ca.pem"
+    name = "nairobi"
+    require_auth = true
+    allow_relay = ["<child relay public key>"]
+    bar = []
+    tls_cert = "/etc/lowband/cert.pem"
+    tls_key = "/etc/lowband/key.pem"
+
+    [limits]
+    per_key_per_min = 30
+    per_address_per_min = 120
+    custody_per_key = 500
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import msgspec
+
+
+class LimitsConfig(msgspec.Struct, forbid_unknown_fields=True):
+    per_key_per_min: float = 30
+    per_address_per_min: float = 120
+    custody_per_key: int = 500
+
+
+class RelayConfig(msgspec.Struct, forbid_unknown_fields=True):
+    listen: str | None = None
+    origin: bool = False
+    parent: str | None = None
+    parent_ca: str | None = None
+    name: str | None = None
+    home: str | None = None
+    require_auth: bool = False
+    allow_relay: list[str] = []
+    bar: list[str] = []
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    limits: LimitsConfig = msgspec.field(default_factory=LimitsConfig)
+
+
+def load(path: str) -> RelayConfig:
+    try:
+        text = Path(path).read_bytes()
+    except OSError as exc:
+        raise ValueError(f"Cannot read the configuration {path}: {exc.strerror}.") from None
+    try:
+        return msgspec.toml.decode(text, type=RelayConfig)
+    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError) as exc:
+        raise ValueError(f"The configuration {path} is not valid: {exc}.") from None
