@@ -4,8 +4,10 @@ Owns the scripted scene the README's first command shows: an origin and a
 regional relay as real processes on 127.0.0.1, a meeting on ITU Resolution
 167, captioners replaying real text (English, and the Chinese seed text) at
 160 words a minute, and a delegate behind the link emulator who follows the
-transcript, asks for the floor and sends a written intervention. It prints
-what the delegate sees, then the bytes the link carried.
+transcript, asks for the floor and sends a written intervention, and a chair
+who gives the delegate the floor. By default the delegate's terminal client
+opens on the scene (and the captions stop after `duration`; quit with q);
+with `plain` it prints what the delegate sees, then the bytes the link carried.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from .linkem import LinkEmulatorThread, get_profile
 from .model import (
     AgendaItem,
     CaptionLine,
+    ChairAction,
+    ChairVerb,
     Kind,
     MeetingKind,
     Notice,
@@ -130,7 +134,21 @@ def delegate_actions(home: Path, stop: threading.Event, say: list[str]) -> None:
             say.append(f"(you queued {kind}: {sub.sub_id.hex()[:12]})")
 
 
-def run(duration: float, profile: str, lang: str, keep: bool, out=print) -> int:  # type: ignore[no-untyped-def]
+def chair_actions(home: Path, key_path: Path, origin_url: str, stop: threading.Event) -> None:
+    """The chair (the secretariat's key) gives the floor to the next speaker, then ends the turn."""
+    key = load_or_create_key(key_path)
+    with Store(home / "store.sqlite") as store:
+        asyncio.run(join(store, origin_url, MEETING))
+        for when, verb in [(40, ChairVerb.NEXT), (30, ChairVerb.RELEASE)]:
+            if stop.wait(when):
+                return
+            submit(store, key, MEETING, SubKind.CHAIR, encode_body(ChairAction(verb)))
+            asyncio.run(sync_once(store, MEETING, "chair", with_events=False, url=origin_url))
+
+
+def run(  # type: ignore[no-untyped-def]
+    duration: float, profile: str, lang: str, keep: bool, out=print, plain: bool = False
+) -> int:
     work = Path(tempfile.mkdtemp(prefix="lowband-demo-"))
     stop = threading.Event()
     procs: list[Relay] = []
@@ -180,6 +198,11 @@ def run(duration: float, profile: str, lang: str, keep: bool, out=print) -> int:
                 ),
             ),
             threading.Thread(target=delegate_actions, args=(delegate, stop, notes), daemon=True),
+            threading.Thread(
+                target=chair_actions,
+                args=(work / "chair", work / "origin" / "key", origin.url, stop),
+                daemon=True,
+            ),
         ]
         for t in threads:
             t.start()
@@ -195,7 +218,16 @@ def run(duration: float, profile: str, lang: str, keep: bool, out=print) -> int:
             with Store(delegate / "store.sqlite") as store:
                 await follow(store, MEETING, "delegate-amina", lang, show, stop=done)
 
-        asyncio.run(watch())
+        if plain:
+            asyncio.run(watch())
+        else:
+            from .client import make_app
+
+            timer = threading.Timer(duration, stop.set)
+            timer.daemon = True
+            timer.start()
+            make_app(delegate, MEETING, lang=lang).run()
+            timer.cancel()
         stop.set()
         for t in threads:
             t.join(10)

@@ -80,6 +80,7 @@ class SubKind(enum.StrEnum):
     INTERVENTION = "intervention"
     CHAT = "chat"
     PUBLISH = "publish"
+    CHAIR = "chair"  # body: ChairAction
 
 
 # The right each submission kind needs at the origin.
@@ -90,6 +91,7 @@ SUB_RIGHTS: dict[SubKind, Rights] = {
     SubKind.INTERVENTION: Rights.SPEAK,
     SubKind.CHAT: Rights.OBSERVE,
     SubKind.PUBLISH: Rights.SECRETARIAT,
+    SubKind.CHAIR: Rights.CHAIR,
 }
 
 
@@ -171,15 +173,44 @@ class FloorAction(enum.StrEnum):
     REQUEST = "request"
     WITHDRAW = "withdraw"
     POINT_OF_ORDER = "point_of_order"
+    GRANT = "grant"  # the chair gives the floor to the request `ref` (key, name: the speaker)
+    RELEASE = "release"  # the floor is free again
+    CLOSE = "close"  # the list of speakers is closed: only points of order join it
+    OPEN = "open"  # the list of speakers is open again
 
 
 class FloorChange(Struct):
+    """One change of the speaking queue; `sub_id` names the submission that caused it."""
+
     action: FloorAction
     sub_id: SubId
     key: Key
     name: Name
     member_state: Name
     remote: bool
+    ref: Annotated[bytes, msgspec.Meta(max_length=SUB_ID_BYTES)] = b""  # the request acted on
+
+
+class ChairVerb(enum.StrEnum):
+    """What the chair asks of the speaking queue."""
+
+    GRANT = "grant"  # give the floor to the request `ref`
+    NEXT = "next"  # give the floor to the head of the queue (points of order first)
+    RELEASE = "release"  # the speaker is done; nobody has the floor
+    CLOSE = "close"  # close the list of speakers
+    OPEN = "open"  # reopen it
+    IN_ROOM = "in_room"  # add a request from someone in the room (`name`, `member_state`)
+    REMOVE = "remove"  # take the request `ref` off the queue
+
+
+class ChairAction(Struct):
+    """Body of a CHAIR submission; accepted at the origin only from keys with chair rights."""
+
+    verb: ChairVerb
+    ref: Annotated[bytes, msgspec.Meta(max_length=SUB_ID_BYTES)] = b""
+    name: Name = ""
+    member_state: Name = ""
+    point_of_order: bool = False
 
 
 class Intervention(Struct):

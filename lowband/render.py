@@ -26,7 +26,12 @@ _FLOOR_WORDS = {
     FloorAction.REQUEST: "asks for the floor",
     FloorAction.WITHDRAW: "withdraws the request for the floor",
     FloorAction.POINT_OF_ORDER: "raises a point of order",
+    FloorAction.GRANT: "has the floor",
+    FloorAction.RELEASE: "closes the turn; nobody has the floor",
+    FloorAction.CLOSE: "closes the list of speakers",
+    FloorAction.OPEN: "reopens the list of speakers",
 }
+_CHAIR_ACTIONS = {FloorAction.RELEASE, FloorAction.CLOSE, FloorAction.OPEN}
 
 
 def clock(epoch_ms: int, ts: int) -> str:
@@ -52,6 +57,8 @@ def _line(stream: str, seq: int, kind: Kind, body: bytes, when: str) -> str | No
             return f"{when} [{lang}] {c.speaker}{fix}{draft}: {c.text}"
         case Kind.FLOOR:
             f = decode_body(body, FloorChange)
+            if f.action in _CHAIR_ACTIONS:
+                return f"{when} FLOOR: the chair ({f.name}) {_FLOOR_WORDS[f.action]}."
             where = "remote" if f.remote else "in the room"
             return f"{when} FLOOR: {f.name} ({f.member_state}, {where}) {_FLOOR_WORDS[f.action]}."
         case Kind.INTERVENTION:

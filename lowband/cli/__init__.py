@@ -18,7 +18,7 @@ from ..relay.run import BindError
 from ..store import StoreError
 from ..sync.session import LinkError
 from ..wire import ProtocolError
-from . import admin, delegate, publish, tools
+from . import admin, client, delegate, publish, tools
 
 EXPECTED = (
     StoreError,
@@ -48,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     delegate.register(sub)
     publish.register(sub)
     tools.register(sub)
+    client.register(sub)
     return parser
 
 
@@ -55,8 +56,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "run", None):
-        parser.print_help()
-        return 0
+        if not (sys.stdin.isatty() and sys.stdout.isatty()):
+            parser.print_help()
+            return 0
+        args.run = client.tui  # `lowband` alone opens the client
     try:
         return int(args.run(args) or 0)
     except KeyboardInterrupt:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from ..linkem import cli as linkem_cli
@@ -15,6 +16,9 @@ def register(sub: Any) -> None:
     p.add_argument("--profile", default="edge", choices=sorted(PROFILES), help="link profile")
     p.add_argument("--lang", default="en", choices=["en", "zh"], help="transcript language")
     p.add_argument("--keep", action="store_true", help="keep the demo's node homes afterwards")
+    p.add_argument(
+        "--plain", action="store_true", help="print plain lines instead of opening the client"
+    )
     p.set_defaults(run=demo)
 
     p = sub.add_parser("linkem", help="run the link emulator (a shaping TCP proxy)")
@@ -25,4 +29,6 @@ def register(sub: Any) -> None:
 def demo(args: argparse.Namespace) -> int:
     from .. import demo as scene
 
-    return scene.run(args.duration, args.profile, args.lang, args.keep)
+    # Textual draws on stderr; without a terminal there, print the scene as lines instead.
+    plain = args.plain or not (sys.stdin.isatty() and sys.stderr.isatty())
+    return scene.run(args.duration, args.profile, args.lang, args.keep, plain=plain)

@@ -17,10 +17,12 @@ from nacl.signing import SigningKey
 from .. import queues
 from ..compress import pack_body
 from ..crypto import chain_next, sign_checkpoint, verify_submission
-from ..floor import FloorState
+from ..floor import FloorState, in_room_key
 from ..model import (
     BODY_TYPES,
     SUB_RIGHTS,
+    ChairAction,
+    ChairVerb,
     ChatMessage,
     FloorAction,
     FloorChange,
@@ -159,6 +161,8 @@ class Origin:
             self._publish(info, decode_body(sub.body, Publish), now_ms)
         elif sub.kind in (SubKind.FLOOR_REQUEST, SubKind.FLOOR_WITHDRAW, SubKind.POINT_OF_ORDER):
             self._floor(info, sub, entry, now_ms)
+        elif sub.kind is SubKind.CHAIR:
+            self._chair(info, sub, decode_body(sub.body, ChairAction), now_ms)
         else:
             text = decode_body(sub.body, SubmissionText)
             if sub.kind is SubKind.INTERVENTION:
@@ -186,9 +190,61 @@ class Origin:
         }[sub.kind]
         if action is FloorAction.REQUEST and state.waiting(entry.key):
             raise Rejected("You are already in the speaking queue.")
+        if action is FloorAction.REQUEST and state.closed:
+            raise Rejected("The list of speakers is closed; a point of order is still possible.")
         if action is FloorAction.WITHDRAW and not state.waiting(entry.key):
             raise Rejected("You are not in the speaking queue.")
         change = FloorChange(action, sub.sub_id, entry.key, entry.name, entry.member_state, True)
+        append(self.store, info, "floor", Kind.FLOOR, encode_body(change), now_ms)
+
+    def _chair(self, info: MeetingInfo, sub: Submission, act: ChairAction, now_ms: int) -> None:
+        """A chair's action on the queue becomes one floor event every delegate sees."""
+        state = floor_state(self.store, info.id)
+        entry = self.store.roster_entry(info.id, sub.author)
+        assert entry is not None
+        me = FloorChange(
+            FloorAction.RELEASE, sub.sub_id, entry.key, entry.name, entry.member_state, False
+        )
+        match act.verb:
+            case ChairVerb.GRANT | ChairVerb.NEXT | ChairVerb.REMOVE:
+                if act.verb is ChairVerb.NEXT:
+                    req = state.queue[0] if state.queue else None
+                    missing = "The speaking queue is empty."
+                else:
+                    req = state.find(act.ref)
+                    missing = "That request is no longer in the speaking queue."
+                if req is None:
+                    raise Rejected(missing)
+                action = FloorAction.WITHDRAW if act.verb is ChairVerb.REMOVE else FloorAction.GRANT
+                change = FloorChange(
+                    action, sub.sub_id, req.key, req.name, req.member_state, req.remote, req.sub_id
+                )
+            case ChairVerb.RELEASE:
+                if state.speaker is None:
+                    raise Rejected("Nobody has the floor.")
+                change = me
+            case ChairVerb.CLOSE | ChairVerb.OPEN:
+                closing = act.verb is ChairVerb.CLOSE
+                if state.closed == closing:
+                    raise Rejected(
+                        f"The list of speakers is already {'closed' if closing else 'open'}."
+                    )
+                action = FloorAction.CLOSE if closing else FloorAction.OPEN
+                change = FloorChange(
+                    action, sub.sub_id, entry.key, entry.name, entry.member_state, False
+                )
+            case ChairVerb.IN_ROOM:
+                if not act.name.strip():
+                    raise Rejected("Give the name of the delegate in the room.")
+                key = in_room_key(act.name, act.member_state)
+                if state.waiting(key):
+                    raise Rejected(f"{act.name} is already in the speaking queue.")
+                if state.closed and not act.point_of_order:
+                    raise Rejected(
+                        "The list of speakers is closed; a point of order is still possible."
+                    )
+                action = FloorAction.POINT_OF_ORDER if act.point_of_order else FloorAction.REQUEST
+                change = FloorChange(action, sub.sub_id, key, act.name, act.member_state, False)
         append(self.store, info, "floor", Kind.FLOOR, encode_body(change), now_ms)
 
     def _publish(self, info: MeetingInfo, pub: Publish, now_ms: int) -> None:

@@ -1,0 +1,155 @@
+"""The app shell: configuration, themes, app-wide keys, and the one sync thread.
+
+Owns what outlives a screen: the store the UI reads (opened on the UI
+thread, read only), the signing key, the `Syncer` of the open meeting (run
+in a thread worker, stopped on exit), the newest link report, and routing
+the sync thread's messages to the screen on top. Screens live in
+`screens/`, one a file.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from nacl.signing import SigningKey
+from textual import work
+from textual.app import App
+from textual.binding import Binding
+
+from ..home import Home
+from ..store import Store
+from .messages import LinkChanged, LinkReport, StoreChanged
+from .syncer import Syncer
+from .themes import DEFAULT_THEME, HIGH_CONTRAST
+
+
+@dataclass
+class ClientConfig:
+    home: Home
+    meeting: str | None = None
+    lang: str = "en"
+    chair: bool = False
+    high_contrast: bool = False
+    sync: bool = True  # False: never start the sync thread (snapshots, benchmarks)
+    transport: httpx.AsyncBaseTransport | None = None
+    clock: Callable[[], float] = time.time
+
+
+class LowbandApp(App[None]):
+    TITLE = "lowband"
+    BINDINGS = [
+        Binding("f1", "help", "Help"),
+        Binding("f2", "contrast", "Contrast"),
+        Binding("q", "quit", "Quit"),
+    ]
+
+    def __init__(self, config: ClientConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.key: SigningKey = config.home.key_or_new()
+        self.store: Store = config.home.store()
+        self.link = LinkReport()
+        self.syncer: Syncer | None = None
+        self.register_theme(HIGH_CONTRAST)
+        self.theme = HIGH_CONTRAST.name if config.high_contrast else DEFAULT_THEME
+
+    @property
+    def my_key(self) -> bytes:
+        return bytes(self.key.verify_key)
+
+    @property
+    def node_name(self) -> str:
+        return "delegate-" + self.my_key.hex()[:8]
+
+    def on_mount(self) -> None:
+        if self.config.meeting:  # straight to the room: the meetings screen comes on Escape
+            self.open_meeting(self.config.meeting, chair=self.config.chair)
+        else:
+            self.show_meetings()
+
+    def show_meetings(self) -> None:
+        from .screens.meetings import MeetingsScreen
+
+        if len(self.screen_stack) > 2:
+            self.pop_screen()
+        elif len(self.screen_stack) == 2:
+            self.switch_screen(MeetingsScreen())
+        else:
+            self.push_screen(MeetingsScreen())
+
+    def open_meeting(self, meeting: str, chair: bool = False) -> None:
+        from .screens.chair import ChairScreen
+        from .screens.room import RoomScreen
+
+        self.start_sync(meeting, self.config.lang)
+        self.push_screen(ChairScreen(meeting) if chair else RoomScreen(meeting))
+
+    def start_sync(self, meeting: str, lang: str) -> None:
+        if self.syncer is not None and self.syncer.meeting == meeting:
+            return
+        self.stop_sync()
+        if not self.config.sync:
+            return
+        self.syncer = Syncer(
+            self.config.home.store_path,
+            self.key,
+            meeting,
+            self.node_name,
+            lang,
+            self.post_message,
+            self.config.transport,
+        )
+        self._run_syncer(self.syncer)
+
+    @work(thread=True, exclusive=True, group="sync", exit_on_error=False)
+    def _run_syncer(self, syncer: Syncer) -> None:
+        syncer.run()
+
+    def stop_sync(self) -> None:
+        if self.syncer is not None:
+            self.syncer.stop()
+            self.syncer = None
+
+    def on_store_changed(self, message: StoreChanged) -> None:
+        if self._screen_stack:
+            self.screen.post_message(StoreChanged())
+
+    def on_link_changed(self, message: LinkChanged) -> None:
+        self.link = message.report
+        if self._screen_stack:
+            self.screen.post_message(LinkChanged(message.report))
+
+    def action_help(self) -> None:
+        if self.screen.query("HelpPanel"):
+            self.action_hide_help_panel()
+        else:
+            self.action_show_help_panel()
+
+    def action_contrast(self) -> None:
+        high = self.theme != HIGH_CONTRAST.name
+        self.theme = HIGH_CONTRAST.name if high else DEFAULT_THEME
+        self.notify("High-contrast theme." if high else "Default theme.")
+
+    def on_unmount(self) -> None:
+        self.stop_sync()
+        self.store.close()
+
+
+def make_app(
+    home: Path | str | Home,
+    meeting: str | None = None,
+    *,
+    lang: str = "en",
+    chair: bool = False,
+    high_contrast: bool = False,
+    sync: bool = True,
+    transport: httpx.AsyncBaseTransport | None = None,
+    clock: Callable[[], float] = time.time,
+) -> LowbandApp:
+    where = home if isinstance(home, Home) else Home(Path(home))
+    config = ClientConfig(where, meeting, lang, chair, high_contrast, sync, transport, clock)
+    return LowbandApp(config)

@@ -1,0 +1,43 @@
+"""App-wide messages: what the sync thread tells the screens.
+
+Both can pile up while the UI is busy, so each replaces an older one of its
+kind still waiting in the queue (`can_replace`). The app hands each to the
+screen on top; they do not bubble back up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.message import Message
+
+
+@dataclass(frozen=True)
+class LinkReport:
+    """The link as the sync thread sees it; the status bar's figures."""
+
+    online: bool = False
+    error: str = ""
+    peer: str = ""
+    rtt_s: float | None = None
+    goodput_bps: float = 0.0
+    mode: str = "offline"
+    pinned: bool = False
+    used_today: int = 0
+    budget: int | None = None
+
+
+@dataclass
+class StoreChanged(Message, bubble=False):
+    """The sync thread committed events, acks or a submission: re-read the store."""
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, StoreChanged)
+
+
+@dataclass
+class LinkChanged(Message, bubble=False):
+    report: LinkReport
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, LinkChanged)

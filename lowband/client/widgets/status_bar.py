@@ -1,0 +1,61 @@
+"""The status bar: the link, the mode, the data used today, the outbox and freshness.
+
+Owns the one line at the bottom of the room and chair screens: link state
+(online through which relay, or offline and why), mode, RTT, goodput, data
+used today against the budget, how many submissions are still travelling,
+and how old the newest origin-signed checkpoint is (how stale the view may
+be). Words, not only colour, carry every state.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from ..messages import LinkReport
+from ..usage import human
+
+
+def _age(seconds: float | None) -> str:
+    if seconds is None:
+        return "no checkpoint yet"
+    s = max(0, int(seconds))
+    if s < 120:
+        return f"checkpoint {s} s old"
+    if s < 7200:
+        return f"checkpoint {s // 60} min old"
+    return f"checkpoint {s // 3600} h old"
+
+
+def status_text(report: LinkReport, outbox: int, checkpoint_age_s: float | None) -> str:
+    if report.online:
+        link = f"ONLINE via {report.peer}" if report.peer else "ONLINE"
+    else:
+        link = "OFFLINE" + (f" ({report.error})" if report.error else "")
+    rtt = f"RTT {report.rtt_s * 1000:.0f} ms" if report.rtt_s is not None else "RTT –"
+    goodput = f"{report.goodput_bps / 1000:.1f} kbit/s"
+    budget = f" of {human(report.budget)}" if report.budget else ""
+    mode = report.mode + (" (pinned)" if report.pinned else "")
+    waiting = f"outbox {outbox}"
+    return " │ ".join(
+        [
+            link,
+            mode,
+            rtt,
+            goodput,
+            f"{human(report.used_today)}{budget} today",
+            waiting,
+            _age(checkpoint_age_s),
+        ]
+    )
+
+
+class StatusBar(Static):
+    DEFAULT_CSS = """
+    StatusBar { height: auto; max-height: 3; background: $panel; color: $text; padding: 0 1; }
+    StatusBar.-offline { background: $warning 30%; }
+    """
+
+    def show(self, report: LinkReport, outbox: int, checkpoint_age_s: float | None) -> None:
+        self.set_class(not report.online, "-offline")
+        self.update(Text(status_text(report, outbox, checkpoint_age_s)))
