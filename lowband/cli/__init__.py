@@ -18,7 +18,7 @@ from ..relay.run import BindError
 from ..store import StoreError
 from ..sync.session import LinkError
 from ..wire import ProtocolError
-from . import admin, client, delegate, publish, tools
+from . import admin, client, delegate, publish, stats, tools
 
 EXPECTED = (
     StoreError,
@@ -49,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     publish.register(sub)
     tools.register(sub)
     client.register(sub)
+    stats.register(sub)
     return parser
 
 

@@ -38,6 +38,7 @@ from ..wire import (
     MAX_REQUEST,
     VERSION,
     Ack,
+    AckState,
     Hello,
     ProtocolError,
     SyncRequest,
@@ -47,11 +48,19 @@ from ..wire import (
 from . import custody
 from .hub import Hub
 from .limits import Limits
+from .metrics import Metrics
 from .origin import Origin
 from .source import Views
 
 DISCOVER_S = 30.0
 AUDIO_GRACE_S = 30.0
+STATS_SAVE_S = 30.0
+ACK_OUTCOMES = {
+    AckState.CUSTODY: "custody",
+    AckState.RECEIVED: "received",
+    AckState.REFUSED: "refused",
+    AckState.DEFERRED: "deferred",
+}
 
 
 @dataclass
@@ -78,6 +87,7 @@ class RelayState:
 
     def __post_init__(self) -> None:
         self.views = Views(self.store)
+        self.metrics = Metrics(self.store)
         if self.settings.origin_key is not None:
             self.origin = Origin(self.store, self.settings.origin_key, self.settings.name)
 
@@ -109,7 +119,11 @@ def create_app(store: Store, settings: Settings) -> Starlette:
         if request.headers.get("if-none-match") == etag:
             return Response(status_code=304, headers={"ETag": etag})
         headers = {"Cache-Control": "public, max-age=31536000, immutable", "ETag": etag}
+        state.metrics.history_served(len(body))
         return Response(body, media_type=CONTENT_TYPE, headers=headers)
+
+    async def metrics(request: Request) -> Response:
+        return Response(state.metrics.exposition(), media_type="text/plain; version=0.0.4")
 
     async def health(request: Request) -> Response:
         return PlainTextResponse(f"lowband relay {settings.name} ok\n")
@@ -144,7 +158,7 @@ def create_app(store: Store, settings: Settings) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        tasks = [asyncio.create_task(_watch_store(state))]
+        tasks = [asyncio.create_task(_watch_store(state)), asyncio.create_task(_save_stats(state))]
         client = make_client(settings.transport, verify=settings.parent_ca or True)
         if state.origin is not None:
             tasks.append(asyncio.create_task(_sign_loop(state)))
@@ -158,6 +172,8 @@ def create_app(store: Store, settings: Settings) -> Starlette:
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             await client.aclose()
+            with contextlib.suppress(StoreError):
+                state.metrics.save()
 
     routes = [
         Route("/v1/meetings", meetings),
@@ -165,6 +181,7 @@ def create_app(store: Store, settings: Settings) -> Starlette:
         Route("/v1/sync", sync, methods=["POST"]),
         Route("/v1/history/{meeting}/{no:int}/{block:int}", history),
         Route("/v1/health", health),
+        Route("/metrics", metrics),
     ]
 
     async def not_found(request: Request, exc: Exception) -> Response:
@@ -210,6 +227,8 @@ def _take(
             uplink = state.uplinks.get(sub.meeting)
             if uplink is not None:
                 uplink.kick()
+    for ack in acks:
+        state.metrics.answered(ACK_OUTCOMES[ack.state])
     for sub_id in asks:
         ack = custody.status(state.store, sub_id, name)
         if ack is not None:
@@ -244,11 +263,18 @@ async def _serve(state: RelayState, req: SyncRequest, head: bytes) -> AsyncItera
     interest.update(audio)
     if audio:
         _follow_audio(state, req.meeting)
+    live = state.metrics.followers.labels(req.meeting)
+    state.metrics.exchanges.labels(str(req.live).lower()).inc()
+    if req.live:
+        live.inc()
     try:
         yield head
         async for chunk in _frames(state, req, follower):
             yield chunk
     finally:
+        state.metrics.served(follower.sent_by)
+        if req.live:
+            live.dec()
         interest.subtract(audio)
         if audio:
             # A follower that steps down reconnects at once; give it a moment before dropping.
@@ -269,6 +295,13 @@ async def _frames(state: RelayState, req: SyncRequest, follower: Follower) -> As
         if not req.live and follower.caught_up(view):
             return
         await state.hub.wait(req.meeting, gen, follower.wake_in(loop.time()))
+
+
+async def _save_stats(state: RelayState) -> None:
+    while True:
+        await asyncio.sleep(STATS_SAVE_S)
+        with contextlib.suppress(StoreError):
+            state.metrics.save()
 
 
 async def _watch_store(state: RelayState) -> None:

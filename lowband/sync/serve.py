@@ -64,6 +64,7 @@ class Follower:
         self.last_cp_at = now
         self.last_send = now
         self.sent = 0
+        self.sent_by: dict[str, int] = {}  # event bytes by stream name, for statistics
         self.announced = req.known_streams
         self.ended = False
         self.cp_due: float | None = None  # a checkpoint is held back by the cadence until then
@@ -113,7 +114,9 @@ class Follower:
             if src.head(no) > cursor:
                 frames, self.cursors[name] = src.frames_after(no, cursor, room)
                 out += frames
-                size += sum(map(len, frames))
+                sent = sum(map(len, frames))
+                size += sent
+                self.sent_by[name] = self.sent_by.get(name, 0) + sent
         out += self._checkpoints(src, order, now)
         if not out and now - self.last_send >= KEEPALIVE_S:
             out.append(encode_frame(KeepAlive()))

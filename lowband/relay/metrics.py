@@ -1,0 +1,73 @@
+"""What a relay counts: live followers, bytes served by stream class, submissions by outcome,
+history blocks served. Exposed live at `/metrics` for Prometheus (prometheus-client) and kept
+in the store (meta `stats/served`) so `lowband stats` can report them after a restart.
+"""
+
+from __future__ import annotations
+
+import json
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+
+from ..store import Store
+
+META_KEY = "stats/served"
+
+
+def stream_class(name: str) -> str:
+    """transcript, audio, docs, chat, interventions, or control (notice, roster, floor, ...)."""
+    head = name.split("/", 1)[0]
+    return head if head in ("transcript", "audio", "docs", "chat", "interventions") else "control"
+
+
+class Metrics:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.registry = CollectorRegistry()
+        self.followers = Gauge(
+            "lowband_live_followers", "Live exchanges open", ["meeting"], registry=self.registry
+        )
+        self.exchanges = Counter(
+            "lowband_exchanges", "Sync exchanges served", ["live"], registry=self.registry
+        )
+        self.bytes = Counter(
+            "lowband_bytes_served",
+            "Event bytes served to followers",
+            ["stream_class"],
+            registry=self.registry,
+        )
+        self.submissions = Counter(
+            "lowband_submissions",
+            "Submissions answered, by outcome",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.history = Counter(
+            "lowband_history_bytes", "Closed-history bytes served by URL", registry=self.registry
+        )
+        self.totals: dict[str, int] = json.loads(store.get_meta(META_KEY, "{}") or "{}")
+
+    def served(self, sent_by: dict[str, int]) -> None:
+        for name, n in sent_by.items():
+            cls = stream_class(name)
+            self.bytes.labels(cls).inc(n)
+            self._add(f"bytes/{cls}", n)
+
+    def answered(self, outcome: str) -> None:
+        self.submissions.labels(outcome).inc()
+        self._add(f"submissions/{outcome}", 1)
+
+    def history_served(self, n: int) -> None:
+        self.history.inc(n)
+        self._add("history/bytes", n)
+        self._add("history/blocks", 1)
+
+    def _add(self, key: str, n: int) -> None:
+        self.totals[key] = self.totals.get(key, 0) + n
+
+    def save(self) -> None:
+        """Keep the running totals in the store (called now and then, and at shutdown)."""
+        self.store.set_meta(META_KEY, json.dumps(self.totals, sort_keys=True))
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)
