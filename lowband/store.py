@@ -72,7 +72,25 @@ def _m001(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_m001]
+def _m002(db: sqlite_utils.Database) -> None:
+    """Document blobs (files under blobs/, see blobs.py) and their cached encoded forms."""
+    db.executescript(
+        """
+        CREATE TABLE blobs (
+            sha256 TEXT PRIMARY KEY, size INTEGER NOT NULL,
+            stored_ms INTEGER NOT NULL) WITHOUT ROWID;
+        CREATE TABLE blob_forms (
+            target TEXT NOT NULL, base TEXT NOT NULL, etag TEXT NOT NULL,
+            size INTEGER NOT NULL, method TEXT NOT NULL,
+            PRIMARY KEY (target, base)) WITHOUT ROWID;
+        CREATE TABLE blob_choices (
+            target TEXT NOT NULL, bases TEXT NOT NULL, base TEXT NOT NULL,
+            PRIMARY KEY (target, bases)) WITHOUT ROWID;
+        """
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_m001, _m002]
 
 
 class Store:

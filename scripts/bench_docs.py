@@ -110,12 +110,15 @@ def byte_tools(tmp: Path, prev: Path, new: Path, level: int) -> dict[str, Result
 
 
 def relay_transfer(pair: dict[str, Any], cache: Path) -> Result | None:
-    """PLACE FOR THE CORE ENGINEER: lowband through a relay, protocol included.
+    """Lowband through a relay, protocol included (scripts/bench_docs_relay.py).
 
-    Publish every revision in pair["bases"] and pair["new"] to an origin, sync a client that
-    holds the bases through a relay on loopback, and return (bytes on the wire both ways,
-    encode s, decode s, exact). Until then the column shows '-' and is left out of totals."""
-    return None
+    Publishes every revision in pair["bases"] and pair["new"] to an origin process, has a
+    delegate that holds the bases fetch the new one through a relay process, and returns
+    (bytes on the wire both ways, counted by the link emulator; request to response head;
+    decode s; exact)."""
+    from bench_docs_relay import transfer
+
+    return transfer(pair, cache)
 
 
 def lowband_codec(kind: str, new: bytes, bases: list[bytes], level: int) -> tuple[Any, ...]:

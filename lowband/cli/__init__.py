@@ -18,7 +18,7 @@ from ..relay.run import BindError
 from ..store import StoreError
 from ..sync.session import LinkError
 from ..wire import ProtocolError
-from . import admin, client, delegate, publish, stats, tools
+from . import admin, client, delegate, docs, publish, stats, tools
 
 EXPECTED = (
     StoreError,
@@ -47,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     admin.register(sub)
     delegate.register(sub)
     publish.register(sub)
+    docs.register(sub)  # after publish: it adds `publish doc`
     tools.register(sub)
     client.register(sub)
     stats.register(sub)

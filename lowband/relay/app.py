@@ -45,7 +45,7 @@ from ..wire import (
     decode_request,
     encode_frame,
 )
-from . import custody
+from . import blobs, custody
 from .hub import Hub
 from .limits import Limits
 from .metrics import Metrics
@@ -182,6 +182,7 @@ def create_app(store: Store, settings: Settings) -> Starlette:
         Route("/v1/history/{meeting}/{no:int}/{block:int}", history),
         Route("/v1/health", health),
         Route("/metrics", metrics),
+        *blobs.blob_routes(state),
     ]
 
     async def not_found(request: Request, exc: Exception) -> Response:

@@ -9,12 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 
 
 class Hub:
     def __init__(self) -> None:
         self._gen: dict[str, int] = {}
         self._events: dict[str, asyncio.Event] = {}
+        self._observers: list[Callable[[str], None]] = []
+
+    def observe(self, observer: Callable[[str], None]) -> None:
+        """Also call `observer(meeting)` whenever a meeting moves (the document prefetcher)."""
+        self._observers.append(observer)
 
     def generation(self, meeting: str) -> int:
         return self._gen.get(meeting, 0)
@@ -24,6 +30,8 @@ class Hub:
         event = self._events.pop(meeting, None)
         if event is not None:
             event.set()
+        for observer in self._observers:
+            observer(meeting)
 
     def notify_all(self) -> None:
         for meeting in list(self._gen) + list(self._events):
