@@ -18,7 +18,7 @@ from ..relay.run import BindError
 from ..store import StoreError
 from ..sync.session import LinkError
 from ..wire import ProtocolError
-from . import admin, client, delegate, docs, publish, stats, tools
+from . import admin, audio, client, delegate, docs, publish, stats, tools
 
 EXPECTED = (
     StoreError,
@@ -48,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     delegate.register(sub)
     publish.register(sub)
     docs.register(sub)  # after publish: it adds `publish doc`
+    audio.register(sub)  # after publish: it adds `publish audio`
     tools.register(sub)
     client.register(sub)
     stats.register(sub)
