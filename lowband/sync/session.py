@@ -182,9 +182,9 @@ class Uplink:
                         raise  # run() itself is being cancelled
                     attempt = 0  # restart(): reopen with the new wants
                 except LinkError as exc:
+                    attempt = backoff.after_failure(attempt, was_online=self.state.online)
                     self._offline(str(exc))
                     await asyncio.sleep(backoff.next_delay(attempt, self.rng))
-                    attempt += 1
         finally:
             sender.cancel()
             await asyncio.gather(sender, return_exceptions=True)
