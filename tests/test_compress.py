@@ -32,7 +32,9 @@ def test_lines_cost_little_more_than_the_whole_text_compressed_at_once(lang: str
     whole = len(zstandard.ZstdCompressor(level=19).compress(b"".join(lines)))
     alone = sum(len(zstandard.ZstdCompressor(level=19).compress(x)) for x in lines)
     sent = per_line(lines)
-    assert sent < 1.2 * whole  # coded one line at a time, as they are spoken
+    # Coded one line at a time, as they are spoken; each line also carries a 4-byte check
+    # (compress._tag), which is most of the gap on the short Chinese lines.
+    assert sent < 1.2 * whole + 4 * len(lines)
     assert sent < 0.6 * alone
 
 
