@@ -14,20 +14,22 @@ from lowband.audio.layer_choice import (
     Outcome,
 )
 from lowband.audio.layers import LayerId
-from lowband.audio.live_edge import LiveEdge
+from lowband.audio.live_edge import SIZE_SAMPLES, LiveEdge
 from lowband.sync.ladder import UP_HOLD_S, Mode
 
 NB6, WB16, FB28 = LayerId.NB6, LayerId.WB16, LayerId.FB28
 TICK = 0.04
 BUNDLE = 0.96
+FIRST_PROBE = max(PROBE_FIRST_S, (SIZE_SAMPLES // 3 + 1) * BUNDLE)  # a rate hint needs bundles
 
 
 class Feed:
     """Drives a LayerChoice: bundles of the followed layers arrive every 0.96 s with a given
     transit, carrying bytes at a given rate; a probed layer's backlog drains at the link rate."""
 
-    def __init__(self, choice: LayerChoice) -> None:
+    def __init__(self, choice: LayerChoice, link_kbps: float = 40) -> None:
         self.choice = choice
+        self.link_kbps = link_kbps  # what the link serialises: big bundles arrive later
         self.now = 0.0
         self.last: Choice = choice.observe(0.0, 0, 0.0)
         self.next_bundle = 0.0
@@ -43,7 +45,7 @@ class Feed:
                 self.next_bundle += BUNDLE
                 speech = 30 if round(self.next_bundle / BUNDLE) % 4 == 0 else 740
                 for layer in self.last.follow:
-                    t = (transit or {}).get(layer, 0.3)
+                    t = (transit or {}).get(layer, 0.3) + speech / (self.link_kbps * 125)
                     self.choice.edge.arrived(layer, t, self.now, speech)
             received = int(kbps * 1000 / 8 * TICK)  # the bytes trickle in between bundles
             self.last = self.choice.observe(self.now, received, 0.0)
@@ -72,14 +74,14 @@ def test_auto_starts_on_the_base_layer_and_probes_the_next_when_quiet() -> None:
     feed = Feed(LayerChoice())
     assert feed.last.follow == (NB6,) and feed.last.play == {NB6}
     assert feed.last.mode is Mode.VOICE
-    choice = feed.run(PROBE_FIRST_S + 0.5, 8)
+    choice = feed.run(FIRST_PROBE + 0.5, 8)
     assert choice.follow == (NB6, WB16) and choice.play == {NB6}  # probing, not playing yet
     assert [o for _, o, _ in feed.choice.outcomes] == [Outcome.START]
 
 
 def test_a_probe_that_shows_too_little_ends_and_the_next_waits_twice_as_long() -> None:
     feed = Feed(LayerChoice())
-    feed.run(PROBE_FIRST_S + 0.1, 8)
+    feed.run(FIRST_PROBE + 0.1, 8)
     choice = feed.drain(WB16, 6, kbps=12)
     assert choice.follow == (NB6,) and feed.choice.outcomes[-1][1] is Outcome.SHORT
     failed_at = feed.choice.outcomes[-1][0]
@@ -95,13 +97,25 @@ def test_a_probe_that_shows_too_little_ends_and_the_next_waits_twice_as_long() -
 
 def test_a_probe_the_link_carries_climbs_after_the_ladder_hold() -> None:
     feed = Feed(LayerChoice())
-    feed.run(PROBE_FIRST_S + 0.1, 8)
+    feed.run(FIRST_PROBE + 0.1, 8)
     feed.drain(WB16, 3, kbps=64)
     choice = feed.run(UP_HOLD_S - 2, 22)
     assert choice.mode is Mode.VOICE and choice.play == {NB6}  # the ladder holds 25 s
     choice = feed.run(6, 22)
     assert choice.mode is Mode.VOICE_PLUS and choice.play == {NB6, WB16}
     assert Outcome.CLIMBED in [o for _, o, _ in feed.choice.outcomes]
+
+
+def test_a_listener_in_text_mode_climbs_out_by_probing() -> None:
+    """Text plays nb6 but its bundles are app-limited and show nothing: only a probe of wb16
+    gives the ladder a measurement, and it then climbs one mode per hold, to voice+."""
+    feed = Feed(LayerChoice(start=Mode.TEXT), link_kbps=64)
+    choice = feed.run(FIRST_PROBE + 0.1, 8)
+    assert choice.mode is Mode.TEXT and choice.follow == (NB6, WB16)
+    feed.drain(WB16, 3, kbps=64)
+    choice = feed.run(2 * UP_HOLD_S + 6, 22)
+    assert choice.mode is Mode.VOICE_PLUS and choice.play == {NB6, WB16}
+    assert [t.after for t in feed.choice.ladder.transitions] == [Mode.VOICE, Mode.VOICE_PLUS]
 
 
 def test_a_layer_falling_behind_steps_down_within_seconds() -> None:

@@ -23,8 +23,9 @@ Decisions, and why:
   link shows too little, or the base layer falls behind, the probe ends and the next one
   waits twice as long (20 s, up to 320 s). A layer whose backlog would take more than
   ``MAX_FETCH_S`` to fetch is not taken up at all (a listener who joins late stays on nb6).
-* A bin lowers the estimate only when a layer was falling behind through all of it; bins in
-  which a backlog drained, or audio was live, may only raise it.
+* A bin lowers the estimate only when a layer was falling behind through all of it, and not
+  within ``SETTLE_S`` of dropping a layer (its bytes in flight still cross the link but are
+  never counted); bins in which a backlog drained, or audio was live, may only raise it.
 * When the base layer comes late, every other layer pauses at once for ``BASE_FIRST_S`` (twice
   as long each time it recurs within a minute) and only nb6 plays: on a link that just fell,
   their bytes would queue ahead of nb6's. The ladder, which needs seconds of measurement,
@@ -48,6 +49,7 @@ from .live_edge import LiveEdge
 BASE_FIRST_S = 5.0  # other layers wait this long after the base layer was last late; twice
 BASE_FIRST_MAX_S, BASE_FIRST_CALM_S = 40.0, 60.0  # as long each time it recurs within a minute
 STALL_AFTER_S = 1.5
+SETTLE_S = 2.0  # after a layer is dropped, its bytes in flight still take the link, uncounted
 PROBE_FIRST_S = 5.0  # after the start or a step up, before the next probe
 PROBE_BLIND_S = 20.0  # with no rate hint from the base layer, the first probe waits this long
 PROBE_MIN_S = 4.0  # the least evidence before a probe may fail
@@ -173,6 +175,7 @@ class LayerChoice:
         self._bin_falling, self._bin_draining = False, False
         self._base_first_until = float("-inf")
         self._base_first_s = BASE_FIRST_S
+        self._settle_until = float("-inf")
         self._now = 0.0
 
     @property
@@ -226,7 +229,10 @@ class LayerChoice:
             nxt = self._next_layer(mode)
             facts = Facts(now, mode, stalled, busy, base_behind, fast, nxt, hint_bps, started)
             self._step_probe(facts)
-        self._follow_now = follow = self._follow(mode)
+        follow = self._follow(mode)
+        if len(follow) < len(self._follow_now):
+            self._settle_until = now + SETTLE_S
+        self._follow_now = follow
         for layer in self.edge.layers() - set(follow):
             self.edge.forget(layer)
         return Choice(follow, self._play(mode), mode)
@@ -244,7 +250,8 @@ class LayerChoice:
             self._bin, self._bin_bytes = current, 0
             self._bin_falling, self._bin_draining = True, False
         self._bin_bytes += received
-        self._bin_falling = self._bin_falling and self.edge.falling
+        settled = now >= self._settle_until  # a closed exchange's bytes still crossed the link
+        self._bin_falling = self._bin_falling and self.edge.falling and settled
         self._bin_draining = self._bin_draining or self.edge.draining
         if received:
             self.ladder.on_progress(now)  # bytes flow: no stall, whatever the bin will say

@@ -8,6 +8,7 @@ not: read a clock or the store; the listener passes arrival times and transits i
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
 
 from .layers import LayerId
 
@@ -53,11 +54,12 @@ class LiveEdge:
 
     def rate_hint(self, layer: LayerId) -> float | None:
         """Bytes a second the link serialises, from how much later big bundles arrive than
-        small ones (speech against DTX silence): the fastest of each size saw no queue, so the
-        difference of their transits is the difference of their sizes over the rate. None
-        until both sizes were seen; a lone listener needs no probe to tell hf from VSAT."""
+        small ones (speech against DTX silence): the fastest of each size (a low quantile, so
+        one lucky bundle does not count) saw no queue, so the difference of their transits is
+        the difference of their sizes over the rate. None until both sizes were seen. It
+        tells hf from VSAT without a probe."""
         points = list(self._sizes.get(layer, ()))
-        if len(points) < SIZE_SAMPLES // 4:
+        if len(points) < SIZE_SAMPLES // 3:
             return None
         low, high = min(s for s, _ in points), max(s for s, _ in points)
         if high - low < MIN_SIZE_SPREAD:
@@ -65,7 +67,7 @@ class LiveEdge:
         middle = (low + high) / 2
         small = [(s, t) for s, t in points if s <= middle]
         large = [(s, t) for s, t in points if s > middle]
-        extra = min(t for _, t in large) - min(t for _, t in small)
+        extra = _low(t for _, t in large) - _low(t for _, t in small)
         spread = sum(s for s, _ in large) / len(large) - sum(s for s, _ in small) / len(small)
         return spread / max(extra, MIN_SERIAL_S)
 
@@ -97,3 +99,9 @@ class LiveEdge:
         self._sizes.pop(layer, None)
         for group in (self._late, self._falling, self._draining):
             group.discard(layer)
+
+
+def _low(values: Iterable[float]) -> float:
+    """The lower quartile: the fast end of a sample, minus its luckiest outlier."""
+    ordered = sorted(values)
+    return ordered[(len(ordered) - 1) // 4]

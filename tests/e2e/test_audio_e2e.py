@@ -29,12 +29,14 @@ from procs import Relay, cli, stream_state, wait_for
 
 from lowband.audio.avio import resample_mono
 from lowband.audio.bundle import decode_bundle
+from lowband.audio.jitter import Source
 from lowband.audio.layers import BUNDLE_SAMPLES, LayerId
 from lowband.audio.listen import Listener
 from lowband.audio.playlog import PlayLog, Run
 from lowband.delegate import join
 from lowband.linkem import LinkEmulatorThread, LinkProfile, get_profile
 from lowband.store import Store
+from lowband.sync.ladder import Mode
 from lowband.wire import decode_canonical
 
 pytestmark = pytest.mark.e2e
@@ -261,3 +263,93 @@ def aligned_pesq(ref16: np.ndarray, heard48: bytes) -> float:
     offset = int(np.argmax(scores))
     n = min(9 * 16_000, len(deg))
     return float(pesq(16_000, ref16[offset : offset + n], deg[:n].astype(np.int16), "wb"))
+
+
+def test_auto_layer_steps_down_and_up_without_a_gap(net: Net) -> None:
+    good = LinkProfile(down_kbps=40, up_kbps=32, rtt_ms=300, jitter_ms=20, name="good")
+    with net.link(good) as link:
+        url = f"http://127.0.0.1:{link.port}"
+        publisher = net.publish()
+        steps = [(4.0, good.with_overrides(down_kbps=16)), (12.0, good)]
+
+        def schedule(listener: Listener) -> None:
+            """4 s into playback the link falls below what nb6 and wb16 need (nb6 alone still
+            fits), and 8 s later it comes back."""
+            entries = listener.log.entries
+            if steps and entries and entries[-1].at - entries[0].at >= steps[0][0]:
+                link.set_profile(steps.pop(0)[1])
+
+        def climbed_back(listener: Listener) -> bool:
+            plays = [c[2] for c in listener.log.choices]
+            if ("nb6",) not in plays or plays[-1] != ("nb6", "wb16"):
+                return False
+            since = listener.log.choices[-1][0]
+            heard = [e for e in listener.log.entries if e.at > since and e.layer == LayerId.WB16]
+            return sum(e.media_samples for e in heard) / 48_000 > 4
+
+        listener, log = listen(
+            net, url, climbed_back, 58, schedule, layer=None, start=Mode.VOICE_PLUS
+        )
+        publisher.stop()
+    plays = [c[2] for c in log.choices]
+    story = (log.choices, listener.choice.outcomes, list(listener.choice.ladder.transitions))
+    assert plays[0] == ("nb6", "wb16") and ("nb6",) in plays and plays[-1] == ("nb6", "wb16"), story
+    assert log.gaps() == (0, 0.0) and log.contiguous()
+    assert listener.jitter.stats.stalls == 0
+    runs = log.runs(min_seconds=3.0)
+    assert [r.layer for r in runs][:1] == [LayerId.WB16] and LayerId.NB6 in {r.layer for r in runs}
+    layers = [e.layer for e in log.entries]
+    for a, b in zip(log.entries, log.entries[1:], strict=False):  # layers change on the grid
+        assert a.layer == b.layer or b.media_start % BUNDLE_SAMPLES == 0
+    assert layers[-1] == LayerId.WB16
+    first = net.first_window()
+    for run in runs:
+        assert score(net, run, first) >= FLOOR[run.layer], run.layer  # type: ignore[index]
+
+
+def test_pause_then_catch_up_plays_what_was_missed(net: Net) -> None:
+    with net.link(get_profile("edge").with_overrides(reset_rate=0.0)) as link:
+        url = f"http://127.0.0.1:{link.port}"
+        publisher = net.publish(stdin=True)
+        marks: dict[str, float] = {}
+
+        def control(listener: Listener) -> None:
+            played = sum(e.media_samples for e in listener.log.entries) / 48_000
+            if "pause" not in marks and played > 4 and not listener.jitter.catching_up:
+                listener.pause()
+                marks["pause"] = time.monotonic()
+                marks["catch-ups"] = listener.jitter.stats.catch_ups  # joining may catch up too
+            elif "resume" not in marks and "pause" in marks:
+                if time.monotonic() - marks["pause"] > 8:
+                    listener.resume()
+                    marks["resume"] = time.monotonic()
+
+        def caught_up(listener: Listener) -> bool:
+            stats = listener.jitter.stats
+            done = stats.catch_ups == marks.get("catch-ups", -1) + 1
+            done = done and not listener.jitter.catching_up
+            return "resume" in marks and done and listener.jitter.lag_seconds < 4
+
+        listener, log = listen(net, url, caught_up, 50, control, layer=LayerId.NB6, catch_up=1.5)
+        publisher.stop()
+    notes = [n for _, n in log.notes]
+    assert notes[notes.index("pause") :][:4] == ["pause", "resume", "catch-up", "caught up"], notes
+    assert log.contiguous() and log.gaps() == (0, 0.0)
+    paused_at = next(t for t, n in log.notes if n == "pause")
+    stretched = [
+        e
+        for e in log.entries
+        if e.at > paused_at and e.source in (Source.STRETCHED, Source.SKIPPED)
+    ]
+    assert listener.jitter.stats.catch_ups == marks["catch-ups"] + 1 and stretched
+    resumed_at = next(t for t, n in log.notes if n == "resume")
+    missed = [e for e in log.entries if e.at >= resumed_at]
+    # What was missed is played from where the pause began, at 1.5x until the live edge.
+    before = [e for e in log.entries if e.at <= paused_at]
+    assert missed[0].media_start == before[-1].media_start + before[-1].media_samples
+    media = sum(e.media_samples for e in stretched) / 48_000
+    out = sum(e.out_samples for e in stretched) / 48_000
+    assert media > 6 and out < media / 1.4  # the 8 s missed, played 1.5 times as fast
+    first = net.first_window()
+    for run in log.runs(min_seconds=3.0):
+        assert score(net, run, first) >= FLOOR[LayerId.NB6]
