@@ -94,6 +94,7 @@ class AudioLinks:
     channel: str
     lang: str = "en"
     transport: httpx.AsyncBaseTransport | None = None
+    meeting_streams: bool = True  # False: another exchange (the TUI's) carries the meeting
     on_change: asyncio.Event = field(default_factory=asyncio.Event)
     errors: list[str] = field(default_factory=list)
 
@@ -103,6 +104,7 @@ class AudioLinks:
         self._base: LayerId | None = None
         self._stopping: list[asyncio.Task[None]] = []
         self._uncounted = 0
+        self._closed_bytes = 0  # both ways, on exchanges already stopped
         self.last_rx = 0.0
 
     async def __aenter__(self) -> AudioLinks:
@@ -129,7 +131,8 @@ class AudioLinks:
     def _start(self, layer: LayerId, base: bool) -> None:
         assert self._client is not None
         streams = {stream_name(self.channel, layer)}
-        node = AudioNode(self.store, self.meeting, self.name, self.lang, streams, base)
+        carries = base and self.meeting_streams
+        node = AudioNode(self.store, self.meeting, self.name, self.lang, streams, carries)
         uplink = Uplink(node, self.parent, self._client, on_change=self.on_change.set)
         task = asyncio.get_running_loop().create_task(self._run(uplink))
         self._links[layer] = _Link(uplink, task)
@@ -139,6 +142,7 @@ class AudioLinks:
     def _stop(self, layer: LayerId) -> None:
         link = self._links.pop(layer)
         self._uncounted += link.uplink.state.bytes_in - link.counted
+        self._closed_bytes += link.uplink.state.bytes_in + link.uplink.state.bytes_out
         link.task.cancel()
         self._stopping = [t for t in self._stopping if not t.done()] + [link.task]
         if self._base == layer:
@@ -162,6 +166,12 @@ class AudioLinks:
             link.counted = link.uplink.state.bytes_in
             self.last_rx = max(self.last_rx, link.uplink.state.last_rx)
         return total
+
+    @property
+    def bytes_total(self) -> int:
+        """Bytes both ways on every exchange so far: what the day's data budget counts."""
+        states = [link.uplink.state for link in self._links.values()]
+        return self._closed_bytes + sum(s.bytes_in + s.bytes_out for s in states)
 
     def _main(self) -> Uplink | None:
         link = self._links.get(self._base) if self._base is not None else None

@@ -44,6 +44,7 @@ MIN_DELAY_S = 1.0  # a fixed layer
 AUTO_DELAY_S = 2.0  # auto: when the link falls, the base layer's bundles queue behind others'
 HELD_BUNDLES = 8  # recent bundles of a followed layer that does not play (yet)
 READ_LIMIT = 256
+ACCOUNT_BYTES = 16_384  # bytes used are counted against the day's budget in steps this big
 
 
 class Listener:
@@ -63,6 +64,8 @@ class Listener:
         log: PlayLog | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         note: Callable[[str], None] | None = None,
+        meeting_streams: bool = True,
+        account: Callable[[int], None] | None = None,
     ) -> None:
         info = store.meeting(meeting)
         if info is None:
@@ -74,8 +77,12 @@ class Listener:
         low = MIN_DELAY_S if layer is not None else AUTO_DELAY_S
         delay = DelayEstimator(low=low, initial=low)
         self.jitter = JitterBuffer(catch_up_speed=catch_up, delay=delay)
-        self.links = AudioLinks(store, meeting, parent, name, channel, lang, transport)
+        self.links = AudioLinks(
+            store, meeting, parent, name, channel, lang, transport, meeting_streams
+        )
         self.note = note or (lambda _: None)
+        self.account = account or (lambda _: None)  # bytes both ways, for the daily budget
+        self._accounted = 0
         self.events = 0
         self.corrupt = 0
         self.payload: dict[LayerId, int] = {}
@@ -88,18 +95,28 @@ class Listener:
         self._first_transit = 0.0
         self._calm = 0
         self._last_audio = 0.0
-        self._commands: deque[str] = deque()
+        self._commands: deque[tuple[str, Mode | None]] = deque()
         self._lock = threading.Lock()
 
     # --- controls, from any thread ---------------------------------------------------------
 
     def pause(self) -> None:
         with self._lock:
-            self._commands.append("pause")
+            self._commands.append(("pause", None))
 
     def resume(self) -> None:
         with self._lock:
-            self._commands.append("resume")
+            self._commands.append(("resume", None))
+
+    def pin(self, mode: Mode | None) -> None:
+        """Hold the ladder at ``mode`` (the daily budget still caps it); None: automatic."""
+        with self._lock:
+            self._commands.append(("pin", mode))
+
+    @property
+    def playing(self) -> frozenset[LayerId]:
+        """The layers that play now (nb6, and the mode's layer once it flows)."""
+        return self._current.play if self._current is not None else frozenset()
 
     # --- the loop -------------------------------------------------------------------------
 
@@ -107,19 +124,33 @@ class Listener:
         loop = asyncio.get_running_loop()
         ends = None if duration is None else loop.time() + duration
         async with self.links:
-            while (stop is None or not stop.is_set()) and (ends is None or loop.time() < ends):
-                self.tick(time.monotonic(), time.time())
-                self.links.on_change.clear()
-                try:
-                    await asyncio.wait_for(self.links.on_change.wait(), TICK_S)
-                except TimeoutError:
-                    pass
+            try:
+                while (stop is None or not stop.is_set()) and (ends is None or loop.time() < ends):
+                    self.tick(time.monotonic(), time.time())
+                    self.links.on_change.clear()
+                    try:
+                        await asyncio.wait_for(self.links.on_change.wait(), TICK_S)
+                    except TimeoutError:
+                        pass
+                    if self.links.bytes_total - self._accounted > ACCOUNT_BYTES:
+                        self._account()
+            finally:
+                self._account()
+
+    def _account(self) -> None:
+        total = self.links.bytes_total
+        self.account(total - self._accounted)
+        self._accounted = total
 
     def tick(self, now: float, wall: float) -> None:
         with self._lock:
             commands, self._commands = list(self._commands), deque()
-        for command in commands:
-            getattr(self.jitter, command)(now)
+        for command, mode in commands:
+            if command == "pin":
+                self.choice.ladder.pin(mode, now)
+                command = f"pin {mode.name.lower() if mode is not None else 'auto'}"
+            else:
+                getattr(self.jitter, command)(now)
             self.log.notes.append((now, command))
         received = self.links.take_received()
         if self._current is not None:

@@ -5,16 +5,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+import time
 from typing import Any
 
+from .. import usage
 from ..audio.layers import BUNDLE_MS, layer_by_name
 from ..audio.listen import Listener
 from ..audio.playback import NoDeviceError, Sink, open_sink
 from ..audio.publish import Publisher, PublishError, pcm48_chunks
 from ..delegate import join, sync_once
 from ..home import Home
+from ..sync.ladder import mode_by_word
 
 LAYERS = ["auto", "nb6", "wb16", "fb28"]
+MODES = ["auto", "text", "voice", "voice+", "full"]
 
 
 def _subcommands(parser: argparse.ArgumentParser) -> Any:
@@ -43,6 +47,12 @@ def register(sub: Any) -> None:
     p.add_argument("--duration", type=float, help="stop after this many seconds")
     p.add_argument("--catch-up", type=float, default=1.25, choices=[1.25, 1.5])
     p.add_argument("--lang", default="en", help="caption language kept in sync alongside")
+    p.add_argument(
+        "--mode", default="auto", choices=MODES, help="pin a mode instead of following the link"
+    )
+    p.add_argument(
+        "--budget", help="daily data budget, e.g. 20MB (0: none); the ladder keeps to it"
+    )
     p.set_defaults(run=listen_cmd)
 
 
@@ -91,6 +101,9 @@ def listen_cmd(args: argparse.Namespace) -> int:
         info, parent = store.meeting(args.meeting), store.parent(args.meeting)
         if info is None or not parent:
             return _err(f"Meeting {args.meeting} is not joined here; run `lowband join URL`.")
+        if args.budget:
+            with store.tx():
+                usage.set_budget(store, usage.parse_size(args.budget) or None)
         try:
             sink: Sink = open_sink(args.out)
         except NoDeviceError as exc:
@@ -110,7 +123,11 @@ def listen_cmd(args: argparse.Namespace) -> int:
             sink=sink,
             catch_up=args.catch_up,
             note=note,
+            account=lambda n: usage.count(store, n),
         )
+        usage.limit_ladder(store, listener.choice.ladder)
+        if args.mode != "auto":
+            listener.choice.ladder.pin(mode_by_word(args.mode), time.monotonic())
         note(f"Listening to audio/{args.channel} of {args.meeting} through {parent}.")
         try:
             asyncio.run(listener.run(args.duration))

@@ -25,6 +25,9 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lang", default="en", help="transcript language (default en)")
     p.add_argument("--high-contrast", action="store_true", help="white and yellow on black")
     p.add_argument("--budget", help="daily data budget, e.g. 20MB (0: no budget)")
+    p.add_argument(
+        "--catch-up", type=float, default=1.25, choices=[1.25, 1.5], help="audio after a pause"
+    )
 
 
 def tui(args: argparse.Namespace) -> int:
@@ -37,7 +40,7 @@ def chair(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace, meeting: str | None, chair: bool) -> int:
     from ..client import make_app
-    from ..client.usage import parse_size, set_budget
+    from ..usage import parse_size, set_budget
 
     if not sys.stdin.isatty() or not sys.stdout.isatty():
         raise ValueError(
@@ -56,7 +59,12 @@ def _run(args: argparse.Namespace, meeting: str | None, chair: bool) -> int:
                     f"You have not joined meeting {meeting}; run `lowband join URL --meeting {meeting}`."
                 )
     app = make_app(
-        home, meeting, lang=lang, chair=chair, high_contrast=getattr(args, "high_contrast", False)
+        home,
+        meeting,
+        lang=lang,
+        chair=chair,
+        high_contrast=getattr(args, "high_contrast", False),
+        catch_up=getattr(args, "catch_up", 1.25),
     )
     app.run()
     return 0

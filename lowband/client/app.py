@@ -1,9 +1,10 @@
 """The app shell: configuration, themes, app-wide keys, and the one sync thread.
 
 Owns what outlives a screen: the store the UI reads (opened on the UI
-thread, read only), the signing key, the `Syncer` of the open meeting (run
-in a thread worker, stopped on exit), the newest link report, and routing
-the sync thread's messages to the screen on top. Screens live in
+thread, read only), the signing key, the `Syncer` of the open meeting and the
+`Listening` of its audio (each run in a thread worker, stopped on exit), the
+delegate's mode pin, the newest link and audio reports, and routing the
+threads' messages to the screen on top. Screens live in
 `screens/`, one a file.
 """
 
@@ -22,7 +23,9 @@ from textual.binding import Binding
 
 from ..home import Home
 from ..store import Store
-from .messages import LinkChanged, LinkReport, StoreChanged
+from ..sync.ladder import Mode, mode_word
+from .listening import Listening
+from .messages import AudioChanged, AudioReport, LinkChanged, LinkReport, StoreChanged
 from .syncer import Syncer
 from .themes import DEFAULT_THEME, HIGH_CONTRAST
 
@@ -37,6 +40,7 @@ class ClientConfig:
     sync: bool = True  # False: never start the sync thread (snapshots, benchmarks)
     transport: httpx.AsyncBaseTransport | None = None
     clock: Callable[[], float] = time.time
+    catch_up: float = 1.25  # how fast audio plays what was missed after a pause
 
 
 class LowbandApp(App[None]):
@@ -54,6 +58,9 @@ class LowbandApp(App[None]):
         self.store: Store = config.home.store()
         self.link = LinkReport()
         self.syncer: Syncer | None = None
+        self.listening: Listening | None = None
+        self.audio = AudioReport()
+        self.pinned: Mode | None = None  # the delegate's mode pin; None: the ladder decides
         self.register_theme(HIGH_CONTRAST)
         self.theme = HIGH_CONTRAST.name if config.high_contrast else DEFAULT_THEME
 
@@ -103,6 +110,8 @@ class LowbandApp(App[None]):
             self.post_message,
             self.config.transport,
         )
+        if self.pinned is not None:
+            self.syncer.pin(self.pinned)
         self._run_syncer(self.syncer)
 
     @work(thread=True, exclusive=True, group="sync", exit_on_error=False)
@@ -110,13 +119,60 @@ class LowbandApp(App[None]):
         syncer.run()
 
     def stop_sync(self) -> None:
+        self.stop_listening()
         if self.syncer is not None:
             self.syncer.stop()
             self.syncer = None
 
+    def start_listening(self, meeting: str, channel: str) -> None:
+        """Play the channel (the floor or an interpreter) in a thread of its own."""
+        self.stop_listening()
+        self.listening = Listening(
+            self.config.home.store_path,
+            self.config.home.root / "audio",
+            meeting,
+            channel,
+            self.node_name,
+            self.pinned,
+            self.config.catch_up,
+            self.post_message,
+            self.config.transport,
+        )
+        self.audio = self.listening.report
+        self._run_listening(self.listening)
+
+    @work(thread=True, exclusive=True, group="audio", exit_on_error=False)
+    def _run_listening(self, listening: Listening) -> None:
+        listening.run()
+
+    def stop_listening(self) -> None:
+        if self.listening is not None:
+            self.listening.stop()
+            self.listening = None
+            self.audio = AudioReport()
+
+    def cycle_pin(self) -> str:
+        """Automatic, then text, voice, voice+, full, and back: the sentence to show."""
+        order: list[Mode | None] = [None, Mode.TEXT, Mode.VOICE, Mode.VOICE_PLUS, Mode.FULL]
+        self.pinned = order[(order.index(self.pinned) + 1) % len(order)]
+        if self.syncer is not None:
+            self.syncer.pin(self.pinned)
+        if self.listening is not None:
+            self.listening.pin(self.pinned)
+        if self.pinned is None:
+            return "Mode automatic: it follows the link."
+        return f"Mode pinned to {mode_word(self.pinned)} (the daily budget still caps it)."
+
     def on_store_changed(self, message: StoreChanged) -> None:
         if self._screen_stack:
             self.screen.post_message(StoreChanged())
+
+    def on_audio_changed(self, message: AudioChanged) -> None:
+        if message.sender is not self.listening:
+            return  # a thread already stopped: its last word is stale
+        self.audio = message.report
+        if self._screen_stack:
+            self.screen.post_message(AudioChanged(message.report))
 
     def on_link_changed(self, message: LinkChanged) -> None:
         self.link = message.report
@@ -149,7 +205,10 @@ def make_app(
     sync: bool = True,
     transport: httpx.AsyncBaseTransport | None = None,
     clock: Callable[[], float] = time.time,
+    catch_up: float = 1.25,
 ) -> LowbandApp:
     where = home if isinstance(home, Home) else Home(Path(home))
-    config = ClientConfig(where, meeting, lang, chair, high_contrast, sync, transport, clock)
+    config = ClientConfig(
+        where, meeting, lang, chair, high_contrast, sync, transport, clock, catch_up
+    )
     return LowbandApp(config)

@@ -1,6 +1,6 @@
-"""App-wide messages: what the sync thread tells the screens.
+"""App-wide messages: what the sync and audio threads tell the screens.
 
-Both can pile up while the UI is busy, so each replaces an older one of its
+Each can pile up while the UI is busy, so each replaces an older one of its
 kind still waiting in the queue (`can_replace`). The app hands each to the
 screen on top; they do not bubble back up.
 """
@@ -41,3 +41,27 @@ class LinkChanged(Message, bubble=False):
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, LinkChanged)
+
+
+@dataclass(frozen=True)
+class AudioReport:
+    """What the audio thread is doing; the status bar's audio part."""
+
+    channel: str = "floor"
+    state: str = "off"  # off, starting, waiting for audio, playing, paused, catching up...
+    mode: str = ""
+    pinned: bool = False
+    layers: tuple[str, ...] = ()
+    lag_s: float = 0.0
+    gaps: int = 0
+    output: str = ""
+    error: str = ""
+
+
+@dataclass
+class AudioChanged(Message, bubble=False):
+    report: AudioReport
+    sender: object = None  # the audio thread that sent it: a stopped one's word is stale
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, AudioChanged)

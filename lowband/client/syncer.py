@@ -21,6 +21,7 @@ import httpx
 from nacl.signing import SigningKey
 from textual.message import Message
 
+from .. import usage
 from ..delegate import submit
 from ..follow import record_link
 from ..model import SubKind
@@ -28,7 +29,6 @@ from ..node import Node, Role
 from ..store import Store
 from ..sync.ladder import Ladder, Mode
 from ..sync.session import Uplink, make_client
-from . import usage
 from .messages import LinkChanged, LinkReport, StoreChanged
 
 TICK_S = 0.25
@@ -70,6 +70,10 @@ class Syncer:
 
         self._later(switch)
 
+    def pin(self, mode: Mode | None) -> None:
+        """Hold the delegate's mode (the budget still caps it); None returns to automatic."""
+        self._later(lambda: self.ladder.pin(mode, time.monotonic()))
+
     def stop(self, wait_s: float = 5.0) -> None:
         self._stop.set()
         self._done.wait(wait_s)
@@ -94,7 +98,7 @@ class Syncer:
         try:
             self.node = Node(self.store, self.meeting, Role.CLIENT, self.node_name, self.lang)
             self.ladder = Ladder(Mode.TEXT)
-            self._set_budget()
+            usage.limit_ladder(self.store, self.ladder)
             async with make_client(self.transport) as client:
                 await self._loop_until_stopped(client)
         finally:
@@ -154,14 +158,6 @@ class Syncer:
 
     def _changed(self) -> None:
         self.post(StoreChanged())
-
-    def _set_budget(self) -> None:
-        limit = usage.budget(self.store)
-        if limit is not None:
-            now = datetime.now().astimezone()
-            left = limit - usage.used(self.store, now.date())
-            until = time.monotonic() + usage.seconds_left_today(now)
-            self.ladder.set_budget(left, until, time.monotonic())
 
     def _save_usage(self) -> None:
         if self._unsaved > 0:

@@ -30,6 +30,18 @@ class Mode(enum.IntEnum):
     FULL = 4
 
 
+def mode_word(mode: Mode) -> str:
+    """The name a user reads and types: offline, text, voice, voice+ or full."""
+    return mode.name.lower().replace("_plus", "+")
+
+
+def mode_by_word(word: str) -> Mode:
+    for mode in Mode:
+        if mode_word(mode) == word:
+            return mode
+    raise ValueError(f"{word!r} is not a mode: use text, voice, voice+ or full.")
+
+
 NEED_BPS = {
     Mode.OFFLINE: 0,
     Mode.TEXT: 0,

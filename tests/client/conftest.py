@@ -9,6 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from lowband.testbed import Relay
+
+from .live_net import relays
 from .room_scene import T0, fill
 
 NOW = T0 / 1000 + 300  # five minutes after the meeting's first event
@@ -30,3 +33,9 @@ def home(tmp_path: Path) -> Path:
     where = tmp_path / "delegate"
     fill(where)
     return where
+
+
+@pytest.fixture
+def net(tmp_path: Path) -> Iterator[tuple[Relay, Relay, Path, Path]]:
+    """Real relay processes on loopback with the meeting, and the delegate's and chair's homes."""
+    yield from relays(tmp_path)

@@ -6,7 +6,8 @@ lines only when the user scrolls back or searches; new lines, floor changes
 and submission states arrive as `StoreChanged` from the sync thread (and a
 once-a-second look at the store catches other processes). Every action is on
 a key: r/w/p for the floor, i/c to write, / n N to search, l for language,
-a for the agenda item, 1-4 for the tabs. Submissions go through the sync
+a for the agenda item, 1-4 for the tabs, v to listen (b pause, m pin a
+mode, k the channel). Submissions go through the sync
 thread, which queues them durably at once, online or not.
 """
 
@@ -33,11 +34,11 @@ from textual.worker import get_current_worker
 
 from ...model import CaptionLine, SubKind, SubmissionText
 from ...store import Store
+from ...usage import human
 from ...wire import ProtocolError, decode_body, decode_canonical, encode_body
-from ..messages import LinkChanged, StoreChanged
+from ..messages import AudioChanged, LinkChanged, StoreChanged
 from ..notice_words import BADGES, rights_sentence
 from ..room_data import RoomReader, Shown
-from ..usage import human
 from ..widgets.compose_bar import ComposeBar
 from ..widgets.floor_panel import FloorPanel
 from ..widgets.item_list import ItemList
@@ -68,6 +69,10 @@ class RoomScreen(Screen[None]):
         Binding("2", "tab('tab-chat')", "Chat tab", show=False),
         Binding("3", "tab('tab-docs')", "Documents", show=False),
         Binding("4", "tab('tab-mine')", "My items", show=False),
+        Binding("v", "listen", "Listen"),
+        Binding("b", "pause_audio", "Pause audio", show=False),
+        Binding("m", "pin_mode", "Mode", show=False),
+        Binding("k", "channel", "Audio channel", show=False),
         Binding("escape", "back", "Back"),
     ]
 
@@ -75,6 +80,7 @@ class RoomScreen(Screen[None]):
         super().__init__()
         self.meeting = meeting
         self.lang = "en"
+        self.channel = "floor"  # the audio channel: the floor or an interpreter's language
         self.agenda_index = -1
         self.matches: list[int] = []
         self.match_at = -1
@@ -204,7 +210,7 @@ class RoomScreen(Screen[None]):
     def _paint_status(self) -> None:
         newest = self.reader.newest_checkpoint_ms()
         age = None if newest is None else self.lb.config.clock() - newest / 1000
-        self.query_one(StatusBar).show(self.lb.link, self._mine_count, age)
+        self.query_one(StatusBar).show(self.lb.link, self._mine_count, age, self.lb.audio)
 
     def _tick(self) -> None:
         if self.lb.store.data_version() != self._version:
@@ -216,6 +222,9 @@ class RoomScreen(Screen[None]):
         self.reload()
 
     def on_link_changed(self, message: LinkChanged) -> None:
+        self._paint_status()
+
+    def on_audio_changed(self, message: AudioChanged) -> None:
         self._paint_status()
 
     def on_transcript_view_need_older(self, message: TranscriptView.NeedOlder) -> None:
@@ -277,6 +286,44 @@ class RoomScreen(Screen[None]):
         self.matches, self.match_at = [], -1
         self._load_transcript()
         self.notify(f"Transcript in {self.lang}.")
+
+    # --- audio ---------------------------------------------------------------------
+
+    def action_listen(self) -> None:
+        if self.lb.listening is not None:
+            self.lb.stop_listening()
+            self.notify("Stopped listening.")
+        else:
+            self.lb.start_listening(self.meeting, self.channel)
+            self.notify(f"Listening to the {self._channel_words()}; b pauses, m pins a mode.")
+        self._paint_status()
+
+    def action_pause_audio(self) -> None:
+        listening = self.lb.listening
+        if listening is None:
+            self.notify("Not listening: press v to listen.")
+        elif listening.paused:
+            listening.resume()
+            self.notify("Playing on from where you paused, faster until live.")
+        else:
+            listening.pause()
+            self.notify("Paused; b plays on from here.")
+
+    def action_pin_mode(self) -> None:
+        self.notify(self.lb.cycle_pin())
+        self._paint_status()
+
+    def action_channel(self) -> None:
+        channels = ["floor", *self.reader.languages()]
+        at = channels.index(self.channel) if self.channel in channels else -1
+        self.channel = channels[(at + 1) % len(channels)]
+        if self.lb.listening is not None:
+            self.lb.start_listening(self.meeting, self.channel)
+        self.notify(f"Audio channel: the {self._channel_words()}.")
+        self._paint_status()
+
+    def _channel_words(self) -> str:
+        return "floor" if self.channel == "floor" else f"interpretation into {self.channel}"
 
     def action_agenda(self) -> None:
         self.agenda_index += 1

@@ -3,8 +3,9 @@
 Owns the one line at the bottom of the room and chair screens: link state
 (online through which relay, or offline and why), mode, RTT, goodput, data
 used today against the budget, how many submissions are still travelling,
-and how old the newest origin-signed checkpoint is (how stale the view may
-be). Words, not only colour, carry every state.
+how old the newest origin-signed checkpoint is (how stale the view may
+be), and, on the room screen, the audio: channel, state, layers playing.
+Words, not only colour, carry every state.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from ..messages import LinkReport
-from ..usage import human
+from ...usage import human
+from ..messages import AudioReport, LinkReport
 
 
 def _age(seconds: float | None) -> str:
@@ -27,7 +28,30 @@ def _age(seconds: float | None) -> str:
     return f"checkpoint {s // 3600} h old"
 
 
-def status_text(report: LinkReport, outbox: int, checkpoint_age_s: float | None) -> str:
+def audio_text(audio: AudioReport) -> str:
+    """The audio part: channel, state, layers playing, how far behind, where sound goes."""
+    if audio.state == "off":
+        return "audio off (v)"
+    words = f"audio {audio.channel}: {audio.state}"
+    if audio.layers and audio.state not in ("stopped", "starting"):
+        words += f" {'+'.join(audio.layers)}"
+    if audio.lag_s >= 2 and audio.state != "playing":
+        words += f", {audio.lag_s:.0f} s behind"
+    if audio.gaps:
+        words += f", {audio.gaps} gaps"
+    if audio.error:
+        words += f" ({audio.error})"
+    elif audio.output and audio.output != "the sound device":
+        words += f" → {audio.output}"
+    return words
+
+
+def status_text(
+    report: LinkReport,
+    outbox: int,
+    checkpoint_age_s: float | None,
+    audio: AudioReport | None = None,
+) -> str:
     if report.online:
         link = f"ONLINE via {report.peer}" if report.peer else "ONLINE"
     else:
@@ -36,6 +60,8 @@ def status_text(report: LinkReport, outbox: int, checkpoint_age_s: float | None)
     goodput = f"{report.goodput_bps / 1000:.1f} kbit/s"
     budget = f" of {human(report.budget)}" if report.budget else ""
     mode = report.mode + (" (pinned)" if report.pinned else "")
+    if audio is not None and audio.mode:  # while listening, the audio's ladder sets the mode
+        mode = audio.mode + (" (pinned)" if audio.pinned else "")
     waiting = f"outbox {outbox}"
     return " │ ".join(
         [
@@ -47,6 +73,7 @@ def status_text(report: LinkReport, outbox: int, checkpoint_age_s: float | None)
             waiting,
             _age(checkpoint_age_s),
         ]
+        + ([audio_text(audio)] if audio is not None else [])
     )
 
 
@@ -56,6 +83,12 @@ class StatusBar(Static):
     StatusBar.-offline { background: $warning 30%; }
     """
 
-    def show(self, report: LinkReport, outbox: int, checkpoint_age_s: float | None) -> None:
+    def show(
+        self,
+        report: LinkReport,
+        outbox: int,
+        checkpoint_age_s: float | None,
+        audio: AudioReport | None = None,
+    ) -> None:
         self.set_class(not report.online, "-offline")
-        self.update(Text(status_text(report, outbox, checkpoint_age_s)))
+        self.update(Text(status_text(report, outbox, checkpoint_age_s, audio)))

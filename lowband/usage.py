@@ -2,15 +2,17 @@
 
 Owns the meta keys `usage/<YYYY-MM-DD>` (bytes both ways through this node's
 link on that local day) and `budget/daily` (bytes a day; absent means no
-budget), and the words the status bar uses for them. The sync thread adds;
-the screens read. Callers that add run inside `Store.tx()`.
+budget), and the words the status bar uses for them. The sync thread and a
+listener add; the screens read. Callers of `add` run inside `Store.tx()`.
 """
 
 from __future__ import annotations
 
+import time
 from datetime import date, datetime, timedelta
 
-from ..store import Store
+from .store import Store
+from .sync.ladder import Ladder
 
 BUDGET_KEY = "budget/daily"
 
@@ -38,6 +40,30 @@ def set_budget(store: Store, limit: int | None) -> None:
         store.db.execute("DELETE FROM meta WHERE key=?", (BUDGET_KEY,))
     else:
         store.set_meta(BUDGET_KEY, str(limit))
+
+
+def allowance(store: Store, now: datetime) -> tuple[int, float] | None:
+    """Bytes left of today's budget and seconds until midnight; None when there is no budget.
+    What the mode ladder's forecast needs (``Ladder.set_budget``)."""
+    limit = budget(store)
+    if limit is None:
+        return None
+    return limit - used(store, now.date()), seconds_left_today(now)
+
+
+def limit_ladder(store: Store, ladder: Ladder) -> None:
+    """Give the ladder what is left of today's budget, if there is one."""
+    left = allowance(store, datetime.now().astimezone())
+    if left is not None:
+        now = time.monotonic()
+        ladder.set_budget(left[0], now + left[1], now)
+
+
+def count(store: Store, n: int) -> None:
+    """Add ``n`` bytes to today's use, in a transaction of its own."""
+    if n > 0:
+        with store.tx():
+            add(store, n, datetime.now().astimezone().date())
 
 
 def seconds_left_today(now: datetime) -> float:
