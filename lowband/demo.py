@@ -5,7 +5,8 @@ regional relay as real processes on 127.0.0.1, a meeting on ITU Resolution
 167, captioners replaying real text (English, and the Chinese seed text) at
 160 words a minute, and a delegate behind the link emulator who follows the
 transcript, asks for the floor and sends a written intervention, and a chair
-who gives the delegate the floor. By default the delegate's terminal client
+who gives the delegate the floor, while the floor's audio plays (a recorded sentence
+pair, looped, in three Opus layers). By default the delegate's terminal client
 opens on the scene (and the captions stop after `duration`; quit with q);
 with `plain` it prints what the delegate sees, then the bytes the link carried.
 """
@@ -17,10 +18,13 @@ import shutil
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 
 from . import queues
+from .audio.avio import iter_pcm48
+from .audio.publish import Publisher, PublishError
 from .captions import split_speaker
 from .crypto import load_or_create_key
 from .delegate import join, submit, sync_once
@@ -146,6 +150,28 @@ def chair_actions(home: Path, key_path: Path, origin_url: str, stop: threading.E
             asyncio.run(sync_once(store, MEETING, "chair", with_events=False, url=origin_url))
 
 
+def floor_microphone(
+    home: Path, key_path: Path, origin_url: str, stop: threading.Event, notes: list[str]
+) -> None:
+    """The room's floor channel: a recorded sentence pair, looped and published in real time
+    as the three Opus layers, so the delegate can listen (v in the client)."""
+    key = load_or_create_key(key_path)
+
+    def speech() -> Iterator[bytes]:
+        with resources.as_file(resources.files("lowband.data") / "speech.ogg") as path:
+            while not stop.is_set():
+                yield from iter_pcm48(str(path))
+
+    with Store(home / "store.sqlite") as store:
+        asyncio.run(join(store, origin_url, MEETING))
+        asyncio.run(sync_once(store, MEETING, "floor", url=origin_url))  # the roster
+        try:
+            publisher = Publisher(store, key, MEETING, origin_url, "floor")
+            asyncio.run(publisher.run(speech(), realtime=True))
+        except PublishError as exc:
+            notes.append(f"(the floor's audio stopped: {exc})")
+
+
 def run(  # type: ignore[no-untyped-def]
     duration: float, profile: str, lang: str, keep: bool, out=print, plain: bool = False
 ) -> int:
@@ -198,6 +224,11 @@ def run(  # type: ignore[no-untyped-def]
                 ),
             ),
             threading.Thread(target=delegate_actions, args=(delegate, stop, notes), daemon=True),
+            threading.Thread(
+                target=floor_microphone,
+                args=(work / "floor", work / "origin" / "key", origin.url, stop, notes),
+                daemon=True,
+            ),
             threading.Thread(
                 target=chair_actions,
                 args=(work / "chair", work / "origin" / "key", origin.url, stop),

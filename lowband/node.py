@@ -134,7 +134,7 @@ class Node:
             node=self.name,
             wants=[Want(n, head, verified) for n, head, verified in followed],
             prefixes=prefixes,
-            known_streams=max((no for no, *_ in known), default=0),
+            known_streams=_contiguous({no for no, *_ in known}),
             subs=self.pending(),
             ask=self.asks(),
             live=live,
@@ -251,3 +251,14 @@ class Node:
             new = outbox.advance(item.state, event)
             if new is not item.state or node != item.node or reason != item.reason:
                 queues.outbox_set(self.store, sub_id, new, node, reason, now_ms)
+
+
+def _contiguous(held: set[int]) -> int:
+    """The n such that streams 1..n are all held: what a request claims to know. The parent
+    announces every followed stream above it, so a stream numbered below one already held (an
+    audio layer this node takes up after the captions began) is still announced; streams held
+    above n are announced again, which the receiver takes as a no-op."""
+    n = 0
+    while n + 1 in held:
+        n += 1
+    return n

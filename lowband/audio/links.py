@@ -20,14 +20,12 @@ from dataclasses import dataclass, field
 from types import TracebackType
 
 import httpx
-import msgspec
 
 from ..model import Submission
 from ..node import Node, Role
 from ..store import Store
 from ..sync.receiver import Effect, PeerHello
 from ..sync.session import Uplink, make_client
-from ..wire import SyncRequest
 from .layers import LayerId, stream_name
 
 RESTART_S = 1.0  # after an exchange died of an unexpected error
@@ -47,20 +45,6 @@ class AudioNode(Node):
 
     def wants(self) -> list[str]:
         return super().wants() if self.base else sorted(self.audio)
-
-    def request(
-        self, live: bool, with_events: bool = True, checkpoint_every: int = 45
-    ) -> SyncRequest:
-        """As ``Node.request``, but ``known_streams`` claims only the numbers 1..n all held.
-        Core bug: ``Node`` sends the highest number held, and the parent announces only
-        streams above it, so a layer numbered below a stream already held (wb16 after the
-        captions began) would never be announced and every frame of it breaks the exchange."""
-        req = super().request(live, with_events, checkpoint_every)
-        held = {no for no, *_ in self.store.streams(self.meeting)}
-        known = 0
-        while known + 1 in held:
-            known += 1
-        return msgspec.structs.replace(req, known_streams=known)
 
     def pending(self) -> list[Submission]:
         return super().pending() if self.base else []

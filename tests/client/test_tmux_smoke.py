@@ -1,4 +1,5 @@
-"""The demo in a real terminal (tmux): the room paints, captions arrive, q ends it cleanly."""
+"""The demo in a real terminal (tmux): the room paints, captions arrive, v plays the floor's
+audio, q ends it cleanly."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ def test_demo_paints_the_room_in_a_real_terminal(tmp_path: Path) -> None:
         [str(ROOT / "scripts" / "tui_smoke.sh"), str(shot)],
         capture_output=True,
         text=True,
-        timeout=150,
+        timeout=210,
         env={
             "PATH": "/usr/bin:/bin:/usr/local/bin",
             "PYTHON": sys.executable,
@@ -30,4 +31,4 @@ def test_demo_paints_the_room_in_a_real_terminal(tmp_path: Path) -> None:
     screen = shot.read_text(encoding="utf-8") if shot.exists() else ""
     assert proc.returncode == 0, f"{proc.stderr}\n{screen}"
     assert "Speaking queue" in screen and ("ONLINE" in screen or "OFFLINE" in screen)
-    assert "ITU Council working group" in screen
+    assert "ITU Council working group" in screen and "audio floor: playing" in screen

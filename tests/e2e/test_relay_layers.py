@@ -9,7 +9,7 @@ import pytest
 
 from lowband.delegate import join, submit, sync_once
 from lowband.home import Home
-from lowband.model import Kind, Publish, SubKind
+from lowband.model import CaptionLine, Kind, Publish, SubKind
 from lowband.node import Node, Role
 from lowband.store import Store
 from lowband.sync.session import Uplink, make_client
@@ -20,18 +20,31 @@ pytestmark = pytest.mark.e2e
 M = "pp26"
 
 
-def publish_audio(home: Path, origin_url: str, layer: str, n: int) -> None:
+def publish(home: Path, origin_url: str, stream: str, kind: Kind, bodies: list[bytes]) -> None:
     key = Home(home).key()
     with Store(home / "pub.sqlite") as store:
         if store.meeting(M) is None:
             asyncio.run(join(store, origin_url, M))
-        for i in range(n):
-            pub = Publish(f"audio/floor/{layer}", Kind.AUDIO, bytes([i]) * 40)
-            submit(store, key, M, SubKind.PUBLISH, encode_body(pub))
+        for body in bodies:
+            submit(store, key, M, SubKind.PUBLISH, encode_body(Publish(stream, kind, body)))
         asyncio.run(sync_once(store, M, "publisher", with_events=False, url=origin_url))
 
 
+def publish_audio(home: Path, origin_url: str, layer: str, n: int) -> None:
+    publish(
+        home, origin_url, f"audio/floor/{layer}", Kind.AUDIO, [bytes([i]) * 40 for i in range(n)]
+    )
+
+
+def caption(home: Path, origin_url: str, text: str) -> None:
+    line = encode_body(CaptionLine("CHAIR", text))
+    publish(home, origin_url, "transcript/en", Kind.CAPTION, [line])
+
+
 def test_relay_mirrors_only_followed_layers(tmp_path: Path) -> None:
+    """The relay first mirrors the captions, numbered after the layers it skipped; a listener
+    then takes up nb6, and the relay fetches it (announced though numbered below a stream it
+    held) and goes on mirroring the captions."""
     origin = Relay(tmp_path / "origin", "--origin", name="origin")
     relay = None
     try:
@@ -57,7 +70,10 @@ def test_relay_mirrors_only_followed_layers(tmp_path: Path) -> None:
         relay = Relay(tmp_path / "relay", "--parent", origin.url, name="nairobi")
         publish_audio(tmp_path / "origin", origin.url, "nb6", 3)
         publish_audio(tmp_path / "origin", origin.url, "fb28", 3)
-        wait_for(lambda: stream_state(tmp_path / "relay", M, "notice")[0] == 1, what="mirror")
+        caption(tmp_path / "origin", origin.url, "We resume.")
+        wait_for(
+            lambda: stream_state(tmp_path / "relay", M, "transcript/en")[0] == 1, what="mirror"
+        )
 
         async def listen() -> None:
             with Store(tmp_path / "listener.sqlite") as store:
@@ -74,6 +90,8 @@ def test_relay_mirrors_only_followed_layers(tmp_path: Path) -> None:
 
         asyncio.run(listen())
         assert stream_state(tmp_path / "relay", M, "audio/floor/nb6")[0] == 3
+        caption(tmp_path / "origin", origin.url, "The floor is open.")
+        wait_for(lambda: stream_state(tmp_path / "relay", M, "transcript/en")[0] == 2, what="more")
         assert stream_state(tmp_path / "relay", M, "audio/floor/fb28")[0] == 0
         assert stream_state(tmp_path / "origin", M, "audio/floor/fb28")[0] == 3
     finally:
