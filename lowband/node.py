@@ -32,6 +32,7 @@ from .store import Store
 from .sync import outbox
 from .sync.receiver import (
     AckSeen,
+    Anchored,
     Append,
     Effect,
     NewStream,
@@ -203,6 +204,8 @@ class Node:
             case Verified(no=no, checkpoint=cp):
                 self.store.set_verified(m, no, cp.seq)
                 self.store.put_checkpoint(m, no, cp)
+            case Anchored(no=no, anchor=anchor):
+                self.store.set_anchor(m, no, anchor)
             case Refused(no=no, keep=keep, reason=reason):
                 self.store.truncate_after(m, no, keep)
                 self.store.set_meta(f"alert/{m}", f"{reason} (from {self.peer or 'the relay'})")

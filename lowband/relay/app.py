@@ -50,6 +50,7 @@ from .hub import Hub
 from .limits import Limits
 from .metrics import Metrics
 from .origin import Origin
+from .retention import PRUNE_EVERY_S, Cursors, Retention, prune
 from .source import Views
 
 DISCOVER_S = 30.0
@@ -73,6 +74,7 @@ class Settings:
     require_auth: bool = False  # serve only requests signed by roster keys or child relays
     limits: Limits = field(default_factory=Limits)
     parent_ca: str | None = None  # CA bundle (or pinned certificate) for an https parent
+    retention: Retention = field(default_factory=Retention)  # how long audio is kept
 
 
 @dataclass
@@ -88,6 +90,7 @@ class RelayState:
     def __post_init__(self) -> None:
         self.views = Views(self.store)
         self.metrics = Metrics(self.store)
+        self.cursors = Cursors(self.store)
         if self.settings.origin_key is not None:
             self.origin = Origin(self.store, self.settings.origin_key, self.settings.name)
 
@@ -148,6 +151,7 @@ def create_app(store: Store, settings: Settings) -> Starlette:
             if refused:
                 return PlainTextResponse(refused, 403 if req.auth else 401)
             address = request.client.host if request.client else ""
+            state.cursors.seen(req, now_ms())
             acks = _take(state, req.subs, req.ask, req.node, address)
         except StoreError as exc:
             return PlainTextResponse(str(exc), 503)
@@ -164,6 +168,8 @@ def create_app(store: Store, settings: Settings) -> Starlette:
             tasks.append(asyncio.create_task(_sign_loop(state)))
         if settings.parent:
             tasks.append(asyncio.create_task(_discover(state, client)))
+        if settings.retention.audio_hours > 0:
+            tasks.append(asyncio.create_task(_prune_loop(state)))
         try:
             yield
         finally:
@@ -174,6 +180,7 @@ def create_app(store: Store, settings: Settings) -> Starlette:
             await client.aclose()
             with contextlib.suppress(StoreError):
                 state.metrics.save()
+                state.cursors.save()
 
     routes = [
         Route("/v1/meetings", meetings),
@@ -303,6 +310,16 @@ async def _save_stats(state: RelayState) -> None:
         await asyncio.sleep(STATS_SAVE_S)
         with contextlib.suppress(StoreError):
             state.metrics.save()
+
+
+async def _prune_loop(state: RelayState) -> None:
+    """Drop old audio now and then (relay/retention.py); followers then see the anchors."""
+    while True:
+        await asyncio.sleep(PRUNE_EVERY_S)
+        for info in state.store.meetings():
+            with contextlib.suppress(StoreError):  # a busy store: the next round prunes
+                if prune(state.store, info.id, state.settings.retention, state.cursors, now_ms()):
+                    state.hub.notify(info.id)
 
 
 async def _watch_store(state: RelayState) -> None:

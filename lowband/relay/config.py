@@ -17,11 +17,16 @@ sentence naming the file); command-line flags given as well override the file. E
     per_key_per_min = 30
     per_address_per_min = 120
     custody_per_key = 500
+
+    [retention]
+    audio_hours = 24        # prune audio older than this (0, the default: keep all audio)
+    child_hours = 24        # a child's reported cursor holds pruning back this long
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import msgspec
 
@@ -30,6 +35,11 @@ class LimitsConfig(msgspec.Struct, forbid_unknown_fields=True):
     per_key_per_min: float = 30
     per_address_per_min: float = 120
     custody_per_key: int = 500
+
+
+class RetentionConfig(msgspec.Struct, forbid_unknown_fields=True):
+    audio_hours: Annotated[float, msgspec.Meta(ge=0)] = 0
+    child_hours: Annotated[float, msgspec.Meta(ge=0)] = 24
 
 
 class RelayConfig(msgspec.Struct, forbid_unknown_fields=True):
@@ -45,6 +55,7 @@ class RelayConfig(msgspec.Struct, forbid_unknown_fields=True):
     tls_cert: str | None = None
     tls_key: str | None = None
     limits: LimitsConfig = msgspec.field(default_factory=LimitsConfig)
+    retention: RetentionConfig = msgspec.field(default_factory=RetentionConfig)
 
 
 def load(path: str) -> RelayConfig:
