@@ -96,9 +96,11 @@ def relay_settings(args: argparse.Namespace) -> argparse.Namespace:
         args.bar = args.bar + conf.bar
         args.limits = conf.limits
         args.retention = conf.retention
+        args.documents = conf.documents
     else:
         args.limits = config.LimitsConfig()
         args.retention = config.RetentionConfig()
+        args.documents = config.DocumentsConfig()
     if args.audio_hours is not None:
         if args.audio_hours < 0:
             raise ValueError("--audio-hours must be 0 (keep all audio) or more.")
@@ -135,6 +137,7 @@ def relay(args: argparse.Namespace) -> int:
         limits=limits,
         parent_ca=args.parent_ca,
         retention=Retention(args.retention.audio_hours, args.retention.child_hours),
+        forms_cache_bytes=int(args.documents.forms_cache_mb * 1_000_000),
     )
     store = home.store()
     role = "origin" if args.origin else f"relay under {args.parent}"

@@ -39,6 +39,7 @@ from ..wire import (
     VERSION,
     Ack,
     AckState,
+    Auth,
     Hello,
     ProtocolError,
     SyncRequest,
@@ -75,6 +76,7 @@ class Settings:
     limits: Limits = field(default_factory=Limits)
     parent_ca: str | None = None  # CA bundle (or pinned certificate) for an https parent
     retention: Retention = field(default_factory=Retention)  # how long audio is kept
+    forms_cache_bytes: int = 1 << 30  # encoded document forms kept, least recently used dropped
 
 
 @dataclass
@@ -93,6 +95,20 @@ class RelayState:
         self.cursors = Cursors(self.store)
         if self.settings.origin_key is not None:
             self.origin = Origin(self.store, self.settings.origin_key, self.settings.name)
+
+    def admit(self, meeting: str, node: str, auth: Auth | None) -> str:
+        """'' when a request (sync or blob) with this token may be served, else why not."""
+        if auth is None:
+            if self.settings.require_auth:
+                return (
+                    "This relay serves only signed requests; run `lowband id init` and join again."
+                )
+            return ""
+        why = check_auth(auth.key, meeting, node, auth.expires_ms, auth.sig, now_ms())
+        if why:
+            return why
+        on_roster = self.store.roster_entry(meeting, auth.key) is not None
+        return self.settings.limits.admit(auth.key, on_roster or not self.settings.require_auth)
 
 
 def now_ms() -> int:
@@ -206,16 +222,7 @@ def _msgpack(obj: object) -> Response:
 
 def _admission(state: RelayState, req: SyncRequest) -> str:
     """'' when the request may be served, else the sentence that says why not."""
-    auth = req.auth
-    if auth is None:
-        if state.settings.require_auth:
-            return "This relay serves only signed requests; run `lowband id init` and join again."
-        return ""
-    why = check_auth(auth.key, req.meeting, req.node, auth.expires_ms, auth.sig, now_ms())
-    if why:
-        return why
-    on_roster = state.store.roster_entry(req.meeting, auth.key) is not None
-    return state.settings.limits.admit(auth.key, on_roster or not state.settings.require_auth)
+    return state.admit(req.meeting, req.node, req.auth)
 
 
 def _take(

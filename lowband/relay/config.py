@@ -21,6 +21,9 @@ sentence naming the file); command-line flags given as well override the file. E
     [retention]
     audio_hours = 24        # prune audio older than this (0, the default: keep all audio)
     child_hours = 24        # a child's reported cursor holds pruning back this long
+
+    [documents]
+    forms_cache_mb = 1024   # encoded document forms kept; the least recently used go first
 """
 
 from __future__ import annotations
@@ -42,6 +45,10 @@ class RetentionConfig(msgspec.Struct, forbid_unknown_fields=True):
     child_hours: Annotated[float, msgspec.Meta(ge=0)] = 24
 
 
+class DocumentsConfig(msgspec.Struct, forbid_unknown_fields=True):
+    forms_cache_mb: Annotated[float, msgspec.Meta(ge=0)] = 1024
+
+
 class RelayConfig(msgspec.Struct, forbid_unknown_fields=True):
     listen: str | None = None
     origin: bool = False
@@ -56,6 +63,7 @@ class RelayConfig(msgspec.Struct, forbid_unknown_fields=True):
     tls_key: str | None = None
     limits: LimitsConfig = msgspec.field(default_factory=LimitsConfig)
     retention: RetentionConfig = msgspec.field(default_factory=RetentionConfig)
+    documents: DocumentsConfig = msgspec.field(default_factory=DocumentsConfig)
 
 
 def load(path: str) -> RelayConfig:

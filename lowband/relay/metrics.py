@@ -1,5 +1,6 @@
-"""What a relay counts: live followers, bytes served by stream class, submissions by outcome,
-history blocks served. Exposed live at `/metrics` for Prometheus (prometheus-client) and kept
+"""What a relay counts: live followers, bytes served by stream class and of document files (the
+blob endpoint's encoded forms), submissions by outcome, history blocks served, and the time
+clients report in each mode. Exposed live at `/metrics` for Prometheus (prometheus-client) and kept
 in the store (meta `stats/served`) so `lowband stats` can report them after a restart.
 """
 
@@ -12,6 +13,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 from ..store import Store
 
 META_KEY = "stats/served"
+DOCUMENT_FILES = "document files"  # bytes served by the blob endpoint, beside the stream classes
 
 
 def stream_class(name: str) -> str:
@@ -45,6 +47,11 @@ class Metrics:
         self.history = Counter(
             "lowband_history_bytes", "Closed-history bytes served by URL", registry=self.registry
         )
+        self.documents = Counter(
+            "lowband_document_bytes_served",
+            "Document bytes served by the blob endpoint (encoded forms, resumed parts included)",
+            registry=self.registry,
+        )
         self.totals: dict[str, int] = json.loads(store.get_meta(META_KEY, "{}") or "{}")
 
     def served(self, sent_by: dict[str, int]) -> None:
@@ -52,6 +59,10 @@ class Metrics:
             cls = stream_class(name)
             self.bytes.labels(cls).inc(n)
             self._add(f"bytes/{cls}", n)
+
+    def document_served(self, n: int) -> None:
+        self.documents.inc(n)
+        self._add(f"bytes/{DOCUMENT_FILES}", n)
 
     def answered(self, outcome: str) -> None:
         self.submissions.labels(outcome).inc()
