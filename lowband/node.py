@@ -30,6 +30,7 @@ from .model import (
 )
 from .store import Store
 from .sync import outbox
+from .sync.modetime import ModeTime
 from .sync.receiver import (
     AckSeen,
     Anchored,
@@ -101,6 +102,7 @@ class Node:
     refused: list[str] = field(default_factory=list)
     audio: set[str] = field(default_factory=set)  # audio streams wanted (a relay: its children's)
     key: SigningKey | None = None  # signs a short-lived token in each request when set
+    modes: ModeTime | None = None  # a delegate's client: time in each mode, for the relay
 
     def wants(self) -> list[str]:
         """Stream name prefixes this node follows. Audio only as asked: a relay pulls from its
@@ -142,7 +144,13 @@ class Node:
             checkpoint_every=checkpoint_every,
             history=True,
             auth=self._auth(),
+            mode_s=self.modes.take() if self.modes is not None else [],
         )
+
+    def undelivered(self, req: SyncRequest) -> None:
+        """The relay did not take `req`: what it reported goes in a later request."""
+        if self.modes is not None and req.mode_s:
+            self.modes.restore(req.mode_s)
 
     def _auth(self) -> Auth | None:
         if self.key is None:

@@ -30,7 +30,8 @@ MAX_BATCH_EVENTS = 4096
 MAX_WANTS = 256
 BLOCK_EVENTS = 256  # closed history is served in blocks of this many events, by URL
 MAX_SUBS = 64
-MODES = 5  # offline, text, voice, voice+, full (sync/ladder.py)
+MODE_NAMES = ("offline", "text", "voice", "voice+", "full")  # the order of sync/ladder.py's Mode
+MODES = len(MODE_NAMES)
 MAX_MODE_S = 7 * 24 * 3600  # one report covers at most a week of one mode
 
 CONTENT_TYPE = "application/x-lowband"

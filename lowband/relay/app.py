@@ -51,7 +51,7 @@ from .hub import Hub
 from .limits import Limits
 from .metrics import Metrics
 from .origin import Origin
-from .retention import PRUNE_EVERY_S, Cursors, Retention, prune
+from .retention import PRUNE_EVERY_S, Cursors, Retention, follower_id, prune
 from .source import Views
 
 DISCOVER_S = 30.0
@@ -168,6 +168,8 @@ def create_app(store: Store, settings: Settings) -> Starlette:
                 return PlainTextResponse(refused, 403 if req.auth else 401)
             address = request.client.host if request.client else ""
             state.cursors.seen(req, now_ms())
+            if req.mode_s:
+                state.metrics.mode_time(req.meeting, follower_id(req), req.mode_s, now_ms())
             acks = _take(state, req.subs, req.ask, req.node, address)
         except StoreError as exc:
             return PlainTextResponse(str(exc), 503)

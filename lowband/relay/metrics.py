@@ -7,10 +7,12 @@ in the store (meta `stats/served`) so `lowband stats` can report them after a re
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 
 from ..store import Store
+from ..wire import MODE_NAMES
 
 META_KEY = "stats/served"
 DOCUMENT_FILES = "document files"  # bytes served by the blob endpoint, beside the stream classes
@@ -52,7 +54,23 @@ class Metrics:
             "Document bytes served by the blob endpoint (encoded forms, resumed parts included)",
             registry=self.registry,
         )
+        self.modes = Counter(
+            "lowband_mode_seconds",
+            "Seconds clients reported in each mode",
+            ["mode"],
+            registry=self.registry,
+        )
         self.totals: dict[str, int] = json.loads(store.get_meta(META_KEY, "{}") or "{}")
+        self._mode_time: dict[tuple[str, str, str, str], int] = {}  # not saved yet
+
+    def mode_time(self, meeting: str, member: str, seconds: list[int], now_ms: int) -> None:
+        """A client's report of seconds in each mode, summed per member and (UTC) day."""
+        day = datetime.fromtimestamp(now_ms / 1000, UTC).date().isoformat()
+        for name, s in zip(MODE_NAMES, seconds, strict=False):
+            if s:
+                self.modes.labels(name).inc(s)
+                key = (meeting, member, day, name)
+                self._mode_time[key] = self._mode_time.get(key, 0) + s
 
     def served(self, sent_by: dict[str, int]) -> None:
         for name, n in sent_by.items():
@@ -78,7 +96,14 @@ class Metrics:
 
     def save(self) -> None:
         """Keep the running totals in the store (called now and then, and at shutdown)."""
-        self.store.set_meta(META_KEY, json.dumps(self.totals, sort_keys=True))
+        with self.store.tx(durable=False):
+            self.store.set_meta(META_KEY, json.dumps(self.totals, sort_keys=True))
+            self.store.db.conn.executemany(
+                "INSERT INTO mode_time VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE"
+                " SET seconds = seconds + excluded.seconds",
+                [(*key, s) for key, s in self._mode_time.items()],
+            )
+        self._mode_time.clear()
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
