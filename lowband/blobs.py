@@ -29,6 +29,7 @@ SHA_HEX = re.compile(r"^[0-9a-f]{64}$")
 MAX_BLOB = 64 * 1024 * 1024  # bytes of one document revision
 SHORT = 16  # hex digits of a blob's SHA-256 that name it in `have=` and in a delta's base id
 STALE_TMP_S = 24 * 3600
+TOUCH_EVERY_MS = 60_000  # how stale a cached form's last use may be noted
 
 
 class BlobError(ValueError):
@@ -193,12 +194,20 @@ class BlobStore:
         return self.forms / f"{target}.{base or '0'}"
 
     def form(self, target: str, base: str) -> tuple[str, int] | None:
-        """(etag, size) of the cached encoding of target against base ("" for none)."""
+        """(etag, size) of the cached encoding of target against base ("" for none); marks it
+        used (at most once a minute: the cache drops the least recently used first)."""
         row = self.store.one(
-            "SELECT etag, size FROM blob_forms WHERE target=? AND base=?", (target, base)
+            "SELECT etag, size, used_ms FROM blob_forms WHERE target=? AND base=?", (target, base)
         )
         if row is None or not self.form_path(target, base).is_file():
             return None
+        now = int(time.time() * 1000)
+        if now - row[2] >= TOUCH_EVERY_MS:
+            with self.store.tx(durable=False):
+                self.store.db.execute(
+                    "UPDATE blob_forms SET used_ms=? WHERE target=? AND base=?",
+                    (now, target, base),
+                )
         return str(row[0]), int(row[1])
 
     def write_form(self, target: str, base: str, data: bytes) -> str:
@@ -210,9 +219,34 @@ class BlobStore:
     def record_form(self, target: str, base: str, etag: str, size: int, method: str) -> None:
         with self.store.tx():
             self.store.db.execute(
-                "INSERT OR REPLACE INTO blob_forms VALUES (?, ?, ?, ?, ?)",
-                (target, base, etag, size, method),
+                "INSERT OR REPLACE INTO blob_forms VALUES (?, ?, ?, ?, ?, ?)",
+                (target, base, etag, size, method, int(time.time() * 1000)),
             )
+
+    def evict_forms(self, cap: int, keep: tuple[str, str]) -> int:
+        """Drop the least recently used forms until those cached take at most `cap` bytes,
+        never `keep` (the one just asked for); returns how many were dropped. Each file goes
+        before its row, so a killed process leaves at most a row whose file is gone, which
+        `form` ignores and the next eviction drops."""
+        row = self.store.one("SELECT COALESCE(SUM(size), 0) FROM blob_forms")
+        total = int(row[0]) if row else 0
+        dropped: list[tuple[str, str]] = []
+        for target, base, size in self.store.q(
+            "SELECT target, base, size FROM blob_forms ORDER BY used_ms, target, base"
+        ):
+            if total <= cap:
+                break
+            if (target, base) == keep:
+                continue
+            self.form_path(target, base).unlink(missing_ok=True)
+            dropped.append((target, base))
+            total -= int(size)
+        if dropped:
+            with self.store.tx():
+                self.store.db.conn.executemany(
+                    "DELETE FROM blob_forms WHERE target=? AND base=?", dropped
+                )
+        return len(dropped)
 
     def choice(self, target: str, bases: str) -> str | None:
         """The base chosen before for target when these bases were offered."""

@@ -114,9 +114,13 @@ def unpack_body(codec: int, data: bytes, history: bytes) -> bytes:
 BatchItem = tuple[int, int, bytes]  # (ts step from the event before, kind, body)
 
 
-def pack_batch(items: list[BatchItem], history: bytes) -> tuple[int, bytes]:
+def pack_batch(
+    items: list[BatchItem], history: bytes, compressible: bool = True
+) -> tuple[int, bytes]:
+    """(codec, data) for a batch; audio is not compressible, and a raw batch does not depend on
+    the events before it, so pruning those (relay/retention.py) never changes its bytes."""
     raw = b"".join(varint(dt) + varint(kind) + varint(len(body)) + body for dt, kind, body in items)
-    return _pack(raw, history)
+    return _pack(raw, history) if compressible else (Codec.RAW, raw)
 
 
 def unpack_batch(codec: int, data: bytes, history: bytes, count: int) -> list[BatchItem]:

@@ -30,7 +30,7 @@ from .model import DocRevision, Kind, Publish, SubKind, Submission
 from .store import Store
 from .sync.outbox import needs_sending
 from .sync.session import make_client
-from .transfer import Fetch, Fetched, upload
+from .transfer import Fetch, Fetched, signer, upload
 from .wire import encode_body
 
 MAX_TITLE = 300
@@ -137,8 +137,11 @@ async def get(
     rev: int | None = None,
     rate_bps: float = 0.0,
     report: Callable[[str], None] = lambda _: None,
+    key: SigningKey | None = None,
+    node: str = "",
 ) -> list[Got]:
-    """Fetch the chosen revisions through the meeting's relay, current agenda item first."""
+    """Fetch the chosen revisions through the meeting's relay, current agenda item first;
+    with `key`, every request carries a token signed for `node` (relays may require one)."""
     all_entries = documents.entries(store, meeting)
     wanted = documents.fetch_order(
         choose(all_entries, doc_id, rev), documents.current_item(all_entries)
@@ -170,7 +173,15 @@ async def get(
                 revs = documents.revisions(all_entries, e.doc.doc_id)
                 have = [r.sha for r in reversed(revs) if r.sha != e.sha and blobs.has(r.sha)]
                 fetch = Fetch(
-                    client, url, e.doc, blobs, have, hold=hold, pacer=Pacer(rate_bps), report=report
+                    client,
+                    url,
+                    e.doc,
+                    blobs,
+                    have,
+                    hold=hold,
+                    pacer=Pacer(rate_bps),
+                    report=report,
+                    token=signer(key, meeting, node) if key is not None else None,
                 )
                 fetched = await fetch.run()
             if fetched is not None or not dest.exists():

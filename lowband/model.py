@@ -162,6 +162,17 @@ class Checkpoint(Struct):
     sig: Sig
 
 
+class Anchor(Struct):
+    """Where an audio stream starts at a node that pruned the events before it: event `seq`
+    had chain hash `hash` and timestamp `ts`, and `checkpoint` is the origin's signature over
+    that hash, so a follower can verify onward from `seq` (relay/retention.py)."""
+
+    seq: Seq
+    hash: Annotated[bytes, msgspec.Meta(min_length=HASH_BYTES, max_length=HASH_BYTES)]
+    ts: Seq
+    checkpoint: Checkpoint
+
+
 class CaptionLine(Struct):
     speaker: Name
     text: Text

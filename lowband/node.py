@@ -30,8 +30,10 @@ from .model import (
 )
 from .store import Store
 from .sync import outbox
+from .sync.modetime import ModeTime
 from .sync.receiver import (
     AckSeen,
+    Anchored,
     Append,
     Effect,
     NewStream,
@@ -100,6 +102,7 @@ class Node:
     refused: list[str] = field(default_factory=list)
     audio: set[str] = field(default_factory=set)  # audio streams wanted (a relay: its children's)
     key: SigningKey | None = None  # signs a short-lived token in each request when set
+    modes: ModeTime | None = None  # a delegate's client: time in each mode, for the relay
 
     def wants(self) -> list[str]:
         """Stream name prefixes this node follows. Audio only as asked: a relay pulls from its
@@ -141,7 +144,13 @@ class Node:
             checkpoint_every=checkpoint_every,
             history=True,
             auth=self._auth(),
+            mode_s=self.modes.take() if self.modes is not None else [],
         )
+
+    def undelivered(self, req: SyncRequest) -> None:
+        """The relay did not take `req`: what it reported goes in a later request."""
+        if self.modes is not None and req.mode_s:
+            self.modes.restore(req.mode_s)
 
     def _auth(self) -> Auth | None:
         if self.key is None:
@@ -203,6 +212,8 @@ class Node:
             case Verified(no=no, checkpoint=cp):
                 self.store.set_verified(m, no, cp.seq)
                 self.store.put_checkpoint(m, no, cp)
+            case Anchored(no=no, anchor=anchor):
+                self.store.set_anchor(m, no, anchor)
             case Refused(no=no, keep=keep, reason=reason):
                 self.store.truncate_after(m, no, keep)
                 self.store.set_meta(f"alert/{m}", f"{reason} (from {self.peer or 'the relay'})")

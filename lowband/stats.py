@@ -2,9 +2,10 @@
 
 Owns what Resolution 167 asks regional offices to report: distinct remote participants by
 member state, submissions by kind and outcome, floor waiting times remote against in-room,
-bytes served by stream class and the catch-up served by URL. Reads only the store: the events
-every node holds, its own custody and applied queues, and the running totals the relay keeps
-(relay/metrics.py).
+bytes served by stream class and of document files, the catch-up served by URL, and the time
+in each mode that delegates' clients report in their sync requests. Reads only the store: the
+events every node holds, its own custody and applied queues, and the running totals the relay
+keeps (relay/metrics.py).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from statistics import mean
 from .model import ChatMessage, FloorAction, FloorChange, Intervention, Kind
 from .relay.metrics import META_KEY
 from .store import Store
-from .wire import decode_body, decode_canonical
+from .wire import MODE_NAMES, decode_body, decode_canonical
 
 Row = tuple[str, str, float | int | str]
 
@@ -95,8 +96,36 @@ def meeting_stats(store: Store, meeting: str) -> list[Row]:
                 n,
             )
         )
-    rows.append(("modes", "time in each mode", "kept by each client (status bar), not relays"))
-    return rows
+    return rows + _mode_rows(store, meeting)
+
+
+def _mode_rows(store: Store, meeting: str) -> list[Row]:
+    """Hours in each mode that delegates' clients reported through this relay: in all, then
+    per member (roster name, or the node's name without a token) and day."""
+    totals: Counter[str] = Counter()
+    rows: list[Row] = []
+    order = {m: i for i, m in enumerate(MODE_NAMES)}
+    for member, day, mode, seconds in sorted(
+        store.q("SELECT member, day, mode, seconds FROM mode_time WHERE meeting=?", (meeting,)),
+        key=lambda r: (r[0], r[1], order.get(r[2], len(order))),
+    ):
+        totals[mode] += seconds
+        rows.append(
+            (
+                "hours in each mode by member",
+                f"{_who(store, meeting, member)} {day} {mode}",
+                round(seconds / 3600, 2),
+            )
+        )
+    head: list[Row] = [("hours in each mode", m, round(totals[m] / 3600, 2)) for m in MODE_NAMES]
+    return head + rows
+
+
+def _who(store: Store, meeting: str, member: str) -> str:
+    if member.startswith("node:"):
+        return member.removeprefix("node:")
+    entry = store.roster_entry(meeting, bytes.fromhex(member))
+    return f"{entry.name} ({entry.member_state})" if entry else member[:16]
 
 
 def render(rows: list[Row], fmt: str) -> str:

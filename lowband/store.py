@@ -23,8 +23,11 @@ import sqlite_utils
 
 from .compress import HISTORY_BYTES
 from .crypto import chain_genesis
-from .model import Checkpoint, MeetingInfo, Rights, RosterEntry
+from .model import Anchor, Checkpoint, MeetingInfo, Rights, RosterEntry
 from .wire import decode_canonical
+
+AUDIO_PREFIX = "audio/"  # the only streams whose old events may be pruned (retention)
+ANCHOR_EVERY_MS = 5 * 60 * 1000  # one audio checkpoint kept as a possible anchor this often
 
 
 class StoreError(Exception):
@@ -90,7 +93,33 @@ def _m002(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_m001, _m002]
+def _m003(db: sqlite_utils.Database) -> None:
+    """Audio retention (relay/retention.py), mode time reported by clients, and the last use
+    of each cached blob form (so the cache can drop the least recently used)."""
+    db.executescript(
+        """
+        CREATE TABLE anchors (
+            meeting TEXT NOT NULL, no INTEGER NOT NULL, seq INTEGER NOT NULL,
+            hash BLOB NOT NULL, ts INTEGER NOT NULL, cp_ts_ms INTEGER NOT NULL,
+            sig BLOB NOT NULL, PRIMARY KEY (meeting, no)) WITHOUT ROWID;
+        CREATE TABLE anchor_candidates (
+            meeting TEXT NOT NULL, no INTEGER NOT NULL, seq INTEGER NOT NULL,
+            hash BLOB NOT NULL, ts INTEGER NOT NULL, cp_ts_ms INTEGER NOT NULL,
+            sig BLOB NOT NULL, PRIMARY KEY (meeting, no, seq)) WITHOUT ROWID;
+        CREATE TABLE follower_cursors (
+            meeting TEXT NOT NULL, stream TEXT NOT NULL, follower TEXT NOT NULL,
+            cursor INTEGER NOT NULL, seen_ms INTEGER NOT NULL,
+            PRIMARY KEY (meeting, stream, follower)) WITHOUT ROWID;
+        CREATE TABLE mode_time (
+            meeting TEXT NOT NULL, member TEXT NOT NULL, day TEXT NOT NULL,
+            mode TEXT NOT NULL, seconds INTEGER NOT NULL,
+            PRIMARY KEY (meeting, member, day, mode)) WITHOUT ROWID;
+        ALTER TABLE blob_forms ADD COLUMN used_ms INTEGER NOT NULL DEFAULT 0;
+        """
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_m001, _m002, _m003]
 
 
 class Store:
@@ -260,9 +289,11 @@ class Store:
         return b"".join(reversed(parts))[-HISTORY_BYTES:]
 
     def ts_of(self, meeting: str, no: int, seq: int) -> int:
-        """The timestamp of event `seq` (0 for seq 0)."""
+        """The timestamp of event `seq` (0 for seq 0; the anchor's for a pruned stream's start)."""
         row = self.one(
             "SELECT ts FROM events WHERE meeting=? AND no=? AND seq=?", (meeting, no, seq)
+        ) or self.one(
+            "SELECT ts FROM anchors WHERE meeting=? AND no=? AND seq=?", (meeting, no, seq)
         )
         return int(row[0]) if row else 0
 
@@ -325,6 +356,8 @@ class Store:
             return chain_genesis(meeting, name[0]) if name else None
         row = self.one(
             "SELECT hash FROM events WHERE meeting=? AND no=? AND seq=?", (meeting, no, seq)
+        ) or self.one(
+            "SELECT hash FROM anchors WHERE meeting=? AND no=? AND seq=?", (meeting, no, seq)
         )
         return bytes(row[0]) if row else None
 
@@ -352,6 +385,55 @@ class Store:
             " SET seq=excluded.seq, ts_ms=excluded.ts_ms, sig=excluded.sig"
             " WHERE excluded.ts_ms > checkpoints.ts_ms",
             (meeting, no, cp.seq, cp.ts_ms, cp.sig),
+        )
+        if cp.stream.startswith(AUDIO_PREFIX):
+            self._keep_anchor_candidate(meeting, no, cp)
+
+    def _keep_anchor_candidate(self, meeting: str, no: int, cp: Checkpoint) -> None:
+        """Keep an audio checkpoint every ANCHOR_EVERY_MS: retention can prune up to one."""
+        last = self.one(
+            "SELECT MAX(cp_ts_ms) FROM anchor_candidates WHERE meeting=? AND no=?", (meeting, no)
+        )
+        if last and last[0] is not None and cp.ts_ms - last[0] < ANCHOR_EVERY_MS:
+            return
+        row = self.one(
+            "SELECT hash, ts FROM events WHERE meeting=? AND no=? AND seq=?", (meeting, no, cp.seq)
+        )
+        if row is not None:
+            self.db.execute(
+                "INSERT OR IGNORE INTO anchor_candidates VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (meeting, no, cp.seq, row[0], row[1], cp.ts_ms, cp.sig),
+            )
+
+    def anchors(self, meeting: str) -> dict[int, Anchor]:
+        """The anchor of each stream of a meeting whose older events were pruned here."""
+        names = {no: name for no, name, _, _ in self.streams(meeting)}
+        return {
+            r[0]: Anchor(
+                r[1], bytes(r[2]), r[3], Checkpoint(names.get(r[0], ""), r[1], r[4], bytes(r[5]))
+            )
+            for r in self.q(
+                "SELECT no, seq, hash, ts, cp_ts_ms, sig FROM anchors WHERE meeting=?", (meeting,)
+            )
+        }
+
+    def set_anchor(self, meeting: str, no: int, anchor: Anchor) -> None:
+        """Drop the stream's events up to the anchor and start it there; call inside tx()."""
+        cp = anchor.checkpoint
+        self.db.execute(
+            "DELETE FROM events WHERE meeting=? AND no=? AND seq<=?", (meeting, no, anchor.seq)
+        )
+        self.db.execute(
+            "DELETE FROM anchor_candidates WHERE meeting=? AND no=? AND seq<=?",
+            (meeting, no, anchor.seq),
+        )
+        self.db.execute(
+            "INSERT OR REPLACE INTO anchors VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (meeting, no, anchor.seq, anchor.hash, anchor.ts, cp.ts_ms, cp.sig),
+        )
+        self.db.execute(
+            "UPDATE streams SET head=?, head_hash=?, verified=? WHERE meeting=? AND no=? AND head<?",
+            (anchor.seq, anchor.hash, anchor.seq, meeting, no, anchor.seq),
         )
 
     def checkpoint(self, meeting: str, no: int, name: str) -> Checkpoint | None:

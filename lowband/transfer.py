@@ -22,15 +22,17 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import httpx
+from nacl.signing import SigningKey
 
 from .blobs import SHA_HEX, BlobError, BlobStore, short_id
+from .crypto import sign_auth
 from .docs.forms import decode_form, max_form_size
 from .docs.office_delta import TAG
 from .docs.pacing import HOLD_MAX_S, HOLD_POLL_S, Pacer
 from .model import DocRevision, Submission
 from .sync import backoff
 from .sync.delta import DeltaError, read_header
-from .wire import encode_body
+from .wire import AUTH_HEADER, Auth, BlobAuth, encode_blob_auth, encode_body
 
 SUB_HEADER = "x-lowband-submission"
 MAX_HAVE = 16
@@ -62,6 +64,17 @@ class Fetched:
     resumed: list[int] = field(default_factory=list)  # offsets resumed from
     first_byte_s: float | None = None  # request to response head: the sender's encode time
     decode_s: float = 0.0
+
+
+def signer(key: SigningKey, meeting: str, node: str) -> Callable[[], str]:
+    """The `x-lowband-auth` value for each blob request: the sync exchange's token, signed
+    afresh, with the meeting and node name it covers."""
+
+    def token() -> str:
+        signed = sign_auth(key, meeting, node, int(time.time() * 1000))
+        return encode_blob_auth(BlobAuth(meeting, node, Auth(*signed)))
+
+    return token
 
 
 def blob_url(base_url: str, sha_hex: str) -> str:
@@ -103,6 +116,7 @@ class Fetch:
         rng: random.Random | None = None,
         max_attempts: int = MAX_ATTEMPTS,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        token: Callable[[], str] | None = None,
     ) -> None:
         self.client, self.doc, self.blobs = client, doc, blobs
         self.target = doc.sha256.hex()
@@ -118,6 +132,7 @@ class Fetch:
         self.report = report or (lambda _: None)
         self.rng = rng or random.Random()
         self.max_attempts, self.sleep = max_attempts, sleep
+        self.token = token  # a fresh request token per request, for relays that require one
         self.result = Fetched(size=doc.size)
         self._held_at = 0.0
         self.held = 0.0  # seconds this fetch has held for submissions
@@ -154,7 +169,7 @@ class Fetch:
         await self._wait_hold(force=True)
         part = self.blobs.partial(self.target)
         params = {"have": self.have} if self.have else {}
-        headers = {}
+        headers = {AUTH_HEADER: self.token()} if self.token else {}
         if part is not None and offset > 0:
             params["offset"] = str(offset)
             headers["if-range"] = f'"{part[1]}"'

@@ -13,6 +13,7 @@ framing. See docs/protocol.md.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 from typing import Annotated, TypeVar
 
@@ -29,6 +30,9 @@ MAX_BATCH_EVENTS = 4096
 MAX_WANTS = 256
 BLOCK_EVENTS = 256  # closed history is served in blocks of this many events, by URL
 MAX_SUBS = 64
+MODE_NAMES = ("offline", "text", "voice", "voice+", "full")  # the order of sync/ladder.py's Mode
+MODES = len(MODE_NAMES)
+MAX_MODE_S = 7 * 24 * 3600  # one report covers at most a week of one mode
 
 CONTENT_TYPE = "application/x-lowband"
 
@@ -134,8 +138,31 @@ class HistoryRef(Frame, tag=9):
     last: Seq
 
 
+class AnchorFrame(Frame, tag=10):
+    """An audio stream starts at `seq` here, its older events pruned: event `seq` had chain
+    hash `hash` and timestamp `ts` (ms since the meeting's epoch); `cp_ts` and `sig` are the
+    origin's checkpoint over that hash, as in CheckpointFrame. Sent instead of events the
+    follower can no longer have; the follower verifies it and reads on from `seq`."""
+
+    no: int
+    seq: Seq
+    ts: Seq
+    hash: Annotated[bytes, msgspec.Meta(min_length=32, max_length=32)]
+    cp_ts: Seq
+    sig: Sig
+
+
 ResponseFrame = (
-    Hello | Ack | StreamRef | EventFrame | Batch | CheckpointFrame | KeepAlive | End | HistoryRef
+    Hello
+    | Ack
+    | StreamRef
+    | EventFrame
+    | Batch
+    | CheckpointFrame
+    | KeepAlive
+    | End
+    | HistoryRef
+    | AnchorFrame
 )
 
 
@@ -158,6 +185,9 @@ class Auth(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fields=T
     sig: Sig
 
 
+ModeSeconds = Annotated[int, msgspec.Meta(ge=0, le=MAX_MODE_S)]
+
+
 class SyncRequest(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fields=True):
     meeting: Name
     node: Name  # who asks, for logs and statistics
@@ -171,9 +201,26 @@ class SyncRequest(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_f
     checkpoint_every: Annotated[int, msgspec.Meta(ge=0, le=3600)] = 30  # seconds
     history: bool = False  # the node fetches closed blocks by URL when told (HistoryRef)
     auth: Auth | None = None
+    # Whole seconds the client spent in each mode (offline, text, voice, voice+, full) since
+    # its last delivered request, for the relay's statistics.
+    mode_s: Annotated[list[ModeSeconds], msgspec.Meta(max_length=MODES)] = []
+
+
+class BlobAuth(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fields=True):
+    """The request token of a blob GET, in the `x-lowband-auth` header (base64url): the same
+    token as a sync request's `auth`, with the meeting and node name it signs."""
+
+    meeting: Name
+    node: Name
+    auth: Auth
+
+
+AUTH_HEADER = "x-lowband-auth"
+MAX_AUTH_HEADER = 1024
 
 
 _request_decoder = msgspec.msgpack.Decoder(SyncRequest)
+_blob_auth_decoder = msgspec.msgpack.Decoder(BlobAuth)
 _frame_decoder = msgspec.msgpack.Decoder(ResponseFrame)
 _encoder = msgspec.msgpack.Encoder()
 
@@ -191,6 +238,20 @@ def decode_request(data: bytes) -> SyncRequest:
         return _request_decoder.decode(data[1:])
     except DECODE_ERRORS as exc:
         raise ProtocolError(f"The request is malformed: {exc}.") from None
+
+
+def encode_blob_auth(token: BlobAuth) -> str:
+    return base64.urlsafe_b64encode(_encoder.encode(token)).decode().rstrip("=")
+
+
+def decode_blob_auth(text: str) -> BlobAuth:
+    if len(text) > MAX_AUTH_HEADER:
+        raise ProtocolError(f"The {AUTH_HEADER} header is longer than {MAX_AUTH_HEADER} bytes.")
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        return _blob_auth_decoder.decode(raw)
+    except (ValueError, *DECODE_ERRORS):
+        raise ProtocolError(f"The {AUTH_HEADER} header is not a lowband request token.") from None
 
 
 def varint(n: int) -> bytes:

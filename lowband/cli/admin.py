@@ -14,6 +14,7 @@ from ..relay import config
 from ..relay.app import Settings
 from ..relay.limits import Limits
 from ..relay.origin import append, create_meeting
+from ..relay.retention import Retention
 from ..relay.run import bind, parse_hostport, serve
 from ..wire import encode_body
 
@@ -44,6 +45,12 @@ def register(sub: Any) -> None:
     p.add_argument("--tls-cert", help="serve HTTPS with this certificate (PEM)")
     p.add_argument("--tls-key", help="the certificate's private key (PEM)")
     p.add_argument("--parent-ca", help="trust this CA bundle (or pinned certificate) for --parent")
+    p.add_argument(
+        "--audio-hours",
+        type=float,
+        metavar="HOURS",
+        help="prune audio older than this, except what children still need (default: keep all)",
+    )
     p.set_defaults(run=relay)
 
     p = sub.add_parser("meeting", help="create a meeting at the origin")
@@ -88,8 +95,16 @@ def relay_settings(args: argparse.Namespace) -> argparse.Namespace:
         args.allow_relay = args.allow_relay + conf.allow_relay
         args.bar = args.bar + conf.bar
         args.limits = conf.limits
+        args.retention = conf.retention
+        args.documents = conf.documents
     else:
         args.limits = config.LimitsConfig()
+        args.retention = config.RetentionConfig()
+        args.documents = config.DocumentsConfig()
+    if args.audio_hours is not None:
+        if args.audio_hours < 0:
+            raise ValueError("--audio-hours must be 0 (keep all audio) or more.")
+        args.retention.audio_hours = args.audio_hours
     if not args.listen:
         raise ValueError("Say where to listen: --listen HOST:PORT, or listen in --config.")
     if bool(args.origin) == bool(args.parent):
@@ -121,6 +136,8 @@ def relay(args: argparse.Namespace) -> int:
         require_auth=args.require_auth,
         limits=limits,
         parent_ca=args.parent_ca,
+        retention=Retention(args.retention.audio_hours, args.retention.child_hours),
+        forms_cache_bytes=int(args.documents.forms_cache_mb * 1_000_000),
     )
     store = home.store()
     role = "origin" if args.origin else f"relay under {args.parent}"

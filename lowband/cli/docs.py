@@ -87,9 +87,10 @@ def get_cmd(args: argparse.Namespace) -> int:
     home = Home.locate(args.home)
     with home.store() as store:
         _require(store, args.meeting)
+        key = home.key_or_new()
         if not args.no_sync:
             try:
-                asyncio.run(sync_once(store, args.meeting, _name(home)))
+                asyncio.run(sync_once(store, args.meeting, _name(home), key=key))
             except LinkError as exc:
                 print(f"Could not sync ({exc}); using the stored list.")
         got = asyncio.run(
@@ -101,6 +102,8 @@ def get_cmd(args: argparse.Namespace) -> int:
                 rev=args.rev,
                 rate_bps=args.max_kbps * 1000,
                 report=lambda s: print(s, flush=True),
+                key=key,
+                node=_name(home),
             )
         )
         all_entries = documents.entries(store, args.meeting)
@@ -132,7 +135,7 @@ def publish_cmd(args: argparse.Namespace) -> int:
     with home.store() as store:
         if store.meeting(args.meeting) is None:
             asyncio.run(join(store, args.origin, args.meeting))
-        asyncio.run(sync_once(store, args.meeting, name, url=args.origin))
+        asyncio.run(sync_once(store, args.meeting, name, url=args.origin, key=key))
         doc, message = asyncio.run(
             docsync.publish(
                 store,

@@ -23,7 +23,7 @@ from textual.binding import Binding
 
 from ..home import Home
 from ..store import Store
-from ..sync.ladder import Mode, mode_word
+from ..sync.ladder import Mode, mode_by_word, mode_word
 from .listening import Listening
 from .messages import AudioChanged, AudioReport, LinkChanged, LinkReport, StoreChanged
 from .syncer import Syncer
@@ -150,6 +150,8 @@ class LowbandApp(App[None]):
             self.listening.stop()
             self.listening = None
             self.audio = AudioReport()
+            if self.syncer is not None:
+                self.syncer.audio_mode = None
 
     def cycle_pin(self) -> str:
         """Automatic, then text, voice, voice+, full, and back: the sentence to show."""
@@ -171,6 +173,8 @@ class LowbandApp(App[None]):
         if message.sender is not self.listening:
             return  # a thread already stopped: its last word is stale
         self.audio = message.report
+        if self.syncer is not None:  # the time in each mode is the audio's while it plays
+            self.syncer.audio_mode = mode_by_word(self.audio.mode) if self.audio.mode else None
         if self._screen_stack:
             self.screen.post_message(AudioChanged(message.report))
 

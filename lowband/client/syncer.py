@@ -3,9 +3,11 @@
 Owns everything the client does on the network or writes to disk: it runs
 the `Uplink` for the open meeting, queues the delegate's submissions (so the
 UI thread never commits), feeds the link figures to the mode ladder, counts
-the bytes of the day against the budget, and tells the UI what changed with
-`StoreChanged` and `LinkChanged`. The UI calls only the thread-safe methods
-(`submit`, `set_lang`, `stop`); it never waits on the network.
+the bytes of the day against the budget and the time in each mode (for the
+relay's statistics; while the delegate listens, the audio's mode), and tells
+the UI what changed with `StoreChanged` and `LinkChanged`. The UI calls only
+the thread-safe methods (`submit`, `set_lang`, `pin`, `stop`) and sets
+`audio_mode`; it never waits on the network.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from ..model import SubKind
 from ..node import Node, Role
 from ..store import Store
 from ..sync.ladder import Ladder, Mode
+from ..sync.modetime import ModeTime
 from ..sync.session import Uplink, make_client
 from .messages import LinkChanged, LinkReport, StoreChanged
 
@@ -51,6 +54,7 @@ class Syncer:
     ) -> None:
         self.store_path, self.key, self.meeting = store_path, key, meeting
         self.node_name, self.lang, self.post, self.transport = node_name, lang, post, transport
+        self.audio_mode: Mode | None = None  # the listener's mode while the delegate listens
         self._stop = threading.Event()
         self._done = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -96,7 +100,16 @@ class Syncer:
         self._restart = False
         self._unsaved = 0
         try:
-            self.node = Node(self.store, self.meeting, Role.CLIENT, self.node_name, self.lang)
+            self.modes = ModeTime()
+            self.node = Node(
+                self.store,
+                self.meeting,
+                Role.CLIENT,
+                self.node_name,
+                self.lang,
+                key=self.key,
+                modes=self.modes,
+            )
             self.ladder = Ladder(Mode.TEXT)
             usage.limit_ladder(self.store, self.ladder)
             async with make_client(self.transport) as client:
@@ -110,6 +123,7 @@ class Syncer:
         uplink = Uplink(self.node, parent or "http://127.0.0.1:9", client, on_change=self._changed)
         task: asyncio.Task[None] | None = None
         last_bytes, last_save, report = 0, time.monotonic(), LinkReport()
+        last_tick = last_save
         try:
             while not self._stop.is_set():
                 self._run_jobs(uplink)
@@ -122,6 +136,8 @@ class Syncer:
                     self.node.lang = self.lang
                     task = asyncio.create_task(uplink.run())
                 now = time.monotonic()
+                self.modes.add(self.audio_mode or self.ladder.mode, now - last_tick)
+                last_tick = now
                 total = uplink.state.bytes_in + uplink.state.bytes_out
                 self._unsaved += total - last_bytes
                 self.ladder.on_bytes(total - last_bytes, now, app_limited=True)

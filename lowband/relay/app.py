@@ -39,6 +39,7 @@ from ..wire import (
     VERSION,
     Ack,
     AckState,
+    Auth,
     Hello,
     ProtocolError,
     SyncRequest,
@@ -50,6 +51,7 @@ from .hub import Hub
 from .limits import Limits
 from .metrics import Metrics
 from .origin import Origin
+from .retention import PRUNE_EVERY_S, Cursors, Retention, follower_id, prune
 from .source import Views
 
 DISCOVER_S = 30.0
@@ -73,6 +75,8 @@ class Settings:
     require_auth: bool = False  # serve only requests signed by roster keys or child relays
     limits: Limits = field(default_factory=Limits)
     parent_ca: str | None = None  # CA bundle (or pinned certificate) for an https parent
+    retention: Retention = field(default_factory=Retention)  # how long audio is kept
+    forms_cache_bytes: int = 1 << 30  # encoded document forms kept, least recently used dropped
 
 
 @dataclass
@@ -88,8 +92,23 @@ class RelayState:
     def __post_init__(self) -> None:
         self.views = Views(self.store)
         self.metrics = Metrics(self.store)
+        self.cursors = Cursors(self.store)
         if self.settings.origin_key is not None:
             self.origin = Origin(self.store, self.settings.origin_key, self.settings.name)
+
+    def admit(self, meeting: str, node: str, auth: Auth | None) -> str:
+        """'' when a request (sync or blob) with this token may be served, else why not."""
+        if auth is None:
+            if self.settings.require_auth:
+                return (
+                    "This relay serves only signed requests; run `lowband id init` and join again."
+                )
+            return ""
+        why = check_auth(auth.key, meeting, node, auth.expires_ms, auth.sig, now_ms())
+        if why:
+            return why
+        on_roster = self.store.roster_entry(meeting, auth.key) is not None
+        return self.settings.limits.admit(auth.key, on_roster or not self.settings.require_auth)
 
 
 def now_ms() -> int:
@@ -148,6 +167,9 @@ def create_app(store: Store, settings: Settings) -> Starlette:
             if refused:
                 return PlainTextResponse(refused, 403 if req.auth else 401)
             address = request.client.host if request.client else ""
+            state.cursors.seen(req, now_ms())
+            if req.mode_s:
+                state.metrics.mode_time(req.meeting, follower_id(req), req.mode_s, now_ms())
             acks = _take(state, req.subs, req.ask, req.node, address)
         except StoreError as exc:
             return PlainTextResponse(str(exc), 503)
@@ -164,6 +186,8 @@ def create_app(store: Store, settings: Settings) -> Starlette:
             tasks.append(asyncio.create_task(_sign_loop(state)))
         if settings.parent:
             tasks.append(asyncio.create_task(_discover(state, client)))
+        if settings.retention.audio_hours > 0:
+            tasks.append(asyncio.create_task(_prune_loop(state)))
         try:
             yield
         finally:
@@ -174,6 +198,7 @@ def create_app(store: Store, settings: Settings) -> Starlette:
             await client.aclose()
             with contextlib.suppress(StoreError):
                 state.metrics.save()
+                state.cursors.save()
 
     routes = [
         Route("/v1/meetings", meetings),
@@ -199,16 +224,7 @@ def _msgpack(obj: object) -> Response:
 
 def _admission(state: RelayState, req: SyncRequest) -> str:
     """'' when the request may be served, else the sentence that says why not."""
-    auth = req.auth
-    if auth is None:
-        if state.settings.require_auth:
-            return "This relay serves only signed requests; run `lowband id init` and join again."
-        return ""
-    why = check_auth(auth.key, req.meeting, req.node, auth.expires_ms, auth.sig, now_ms())
-    if why:
-        return why
-    on_roster = state.store.roster_entry(req.meeting, auth.key) is not None
-    return state.settings.limits.admit(auth.key, on_roster or not state.settings.require_auth)
+    return state.admit(req.meeting, req.node, req.auth)
 
 
 def _take(
@@ -303,6 +319,16 @@ async def _save_stats(state: RelayState) -> None:
         await asyncio.sleep(STATS_SAVE_S)
         with contextlib.suppress(StoreError):
             state.metrics.save()
+
+
+async def _prune_loop(state: RelayState) -> None:
+    """Drop old audio now and then (relay/retention.py); followers then see the anchors."""
+    while True:
+        await asyncio.sleep(PRUNE_EVERY_S)
+        for info in state.store.meetings():
+            with contextlib.suppress(StoreError):  # a busy store: the next round prunes
+                if prune(state.store, info.id, state.settings.retention, state.cursors, now_ms()):
+                    state.hub.notify(info.id)
 
 
 async def _watch_store(state: RelayState) -> None:

@@ -5,7 +5,8 @@ says it holds (`have=`), from a cache of forms keyed by target and base, so each
 once and the same bytes go to every receiver; streaming it from `offset=` with a strong ETag
 (the form's SHA-256) so a broken transfer resumes; a relay's on-demand fetch from its parent
 (through the same endpoint, saying what it holds), and its prefetch of the current agenda
-item's documents while its uplink is idle; and, at the origin only, the upload that stores
+item's documents while its uplink is idle; the same request token as the sync exchange when
+the relay requires one (`x-lowband-auth`, which also names the meeting); and, at the origin only, the upload that stores
 and verifies a blob before its docs event exists. Every refusal is a 4xx with one sentence.
 The wire format is in docs/protocol.md; the origin's upload is in upload.py.
 
@@ -21,7 +22,7 @@ import asyncio
 import contextlib
 import re
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -35,7 +36,8 @@ from ..docs.forms import encode_form
 from ..model import DocRevision
 from ..store import StoreError
 from ..sync.session import make_client
-from ..transfer import Fetch, TransferError
+from ..transfer import Fetch, TransferError, signer
+from ..wire import AUTH_HEADER, ProtocolError, decode_blob_auth
 from . import upload
 
 if TYPE_CHECKING:
@@ -83,7 +85,9 @@ def parse_offset(request: Request) -> int:
     return int(raw)
 
 
-async def _chunks(path: Path, offset: int, end: int) -> AsyncIterator[bytes]:
+async def _chunks(
+    path: Path, offset: int, end: int, count: Callable[[int], None]
+) -> AsyncIterator[bytes]:
     with open(path, "rb") as f:
         f.seek(offset)
         while offset < end:
@@ -92,6 +96,7 @@ async def _chunks(path: Path, offset: int, end: int) -> AsyncIterator[bytes]:
                 return
             offset += len(data)
             yield data
+            count(len(data))
 
 
 class BlobService:
@@ -129,8 +134,11 @@ class BlobService:
             self._entries[meeting] = cached
         return cached[1]
 
-    def find(self, sha: str) -> tuple[str, DocRevision] | None:
+    def find(self, sha: str, meeting: str | None = None) -> tuple[str, DocRevision] | None:
+        """The meeting (`meeting` only, when given) and revision whose blob is `sha`."""
         for info in self.store.meetings():
+            if meeting is not None and info.id != meeting:
+                continue
             for e in self.entries(info.id):
                 if e.sha == sha:
                     return info.id, e.doc
@@ -138,16 +146,34 @@ class BlobService:
 
     # --- GET -------------------------------------------------------------------
 
+    def admit(self, request: Request) -> tuple[int, str, str | None]:
+        """(status, refusal, meeting): status 0 when the GET may be served, and the meeting
+        its token names (None without a token: any meeting here)."""
+        header = request.headers.get(AUTH_HEADER)
+        if header is None:
+            if self.state.settings.require_auth:
+                return 401, "This relay serves documents only to signed requests.", None
+            return 0, "", None
+        try:
+            token = decode_blob_auth(header)
+        except ProtocolError as exc:
+            return 400, str(exc), None
+        why = self.state.admit(token.meeting, token.node, token.auth)
+        return (403, why, token.meeting) if why else (0, "", token.meeting)
+
     async def get(self, request: Request) -> Response:
         sha = request.path_params["sha"]
         if not SHA_HEX.match(sha):
             return _say(400, "A blob is named by its SHA-256: 64 lowercase hex digits.")
+        status, refused, meeting = self.admit(request)
+        if status:
+            return _say(status, refused)
         try:
             have = parse_have(request.query_params.get("have", ""))
             offset = parse_offset(request)
         except ValueError as exc:
             return _say(400, str(exc))
-        found = self.find(sha)
+        found = self.find(sha, meeting)
         if found is None:
             return _say(404, f"No document revision with SHA-256 {sha} is known at {self.name}.")
         if not self.blobs.has(sha):
@@ -169,7 +195,7 @@ class BlobService:
         headers = {"etag": f'"{etag}"', "content-length": str(size - offset)}
         if offset:
             headers["content-range"] = f"bytes {offset}-{size - 1}/{size}"
-        body = _chunks(path, offset, size)
+        body = _chunks(path, offset, size, self.state.metrics.document_served)
         return StreamingResponse(body, status_code=206 if offset else 200, headers=headers)
 
     async def form(self, target: str, bases: list[str]) -> tuple[str, int, Path]:
@@ -194,6 +220,7 @@ class BlobService:
             base = next((b for b in bases if short_id(b) == delta.base_id), "")
             etag = await asyncio.to_thread(self.blobs.write_form, target, base, delta.data)
             self.blobs.record_form(target, base, etag, len(delta.data), delta.method.name)
+            self.blobs.evict_forms(self.state.settings.forms_cache_bytes, (target, base))
             self.blobs.set_choice(target, key, base)
             self.locks.pop(f"{target}/{key}", None)
             return etag, len(delta.data), self.blobs.form_path(target, base)
@@ -208,8 +235,13 @@ class BlobService:
             have = [e.sha for e in reversed(revs) if e.sha != sha and self.blobs.has(e.sha)]
             self.fetching += 1
             try:
+                key = self.state.settings.key
+                token = signer(key, meeting, self.name) if key is not None else None
                 async with make_client(self.state.settings.transport) as client:
-                    await Fetch(client, self.parent, doc, self.blobs, have, max_attempts=3).run()
+                    fetch = Fetch(
+                        client, self.parent, doc, self.blobs, have, max_attempts=3, token=token
+                    )
+                    await fetch.run()
             finally:
                 self.fetching -= 1
 

@@ -17,11 +17,19 @@ sentence naming the file); command-line flags given as well override the file. E
     per_key_per_min = 30
     per_address_per_min = 120
     custody_per_key = 500
+
+    [retention]
+    audio_hours = 24        # prune audio older than this (0, the default: keep all audio)
+    child_hours = 24        # a child's reported cursor holds pruning back this long
+
+    [documents]
+    forms_cache_mb = 1024   # encoded document forms kept; the least recently used go first
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import msgspec
 
@@ -30,6 +38,15 @@ class LimitsConfig(msgspec.Struct, forbid_unknown_fields=True):
     per_key_per_min: float = 30
     per_address_per_min: float = 120
     custody_per_key: int = 500
+
+
+class RetentionConfig(msgspec.Struct, forbid_unknown_fields=True):
+    audio_hours: Annotated[float, msgspec.Meta(ge=0)] = 0
+    child_hours: Annotated[float, msgspec.Meta(ge=0)] = 24
+
+
+class DocumentsConfig(msgspec.Struct, forbid_unknown_fields=True):
+    forms_cache_mb: Annotated[float, msgspec.Meta(ge=0)] = 1024
 
 
 class RelayConfig(msgspec.Struct, forbid_unknown_fields=True):
@@ -45,6 +62,8 @@ class RelayConfig(msgspec.Struct, forbid_unknown_fields=True):
     tls_cert: str | None = None
     tls_key: str | None = None
     limits: LimitsConfig = msgspec.field(default_factory=LimitsConfig)
+    retention: RetentionConfig = msgspec.field(default_factory=RetentionConfig)
+    documents: DocumentsConfig = msgspec.field(default_factory=DocumentsConfig)
 
 
 def load(path: str) -> RelayConfig:

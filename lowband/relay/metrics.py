@@ -1,17 +1,21 @@
-"""What a relay counts: live followers, bytes served by stream class, submissions by outcome,
-history blocks served. Exposed live at `/metrics` for Prometheus (prometheus-client) and kept
+"""What a relay counts: live followers, bytes served by stream class and of document files (the
+blob endpoint's encoded forms), submissions by outcome, history blocks served, and the time
+clients report in each mode. Exposed live at `/metrics` for Prometheus (prometheus-client) and kept
 in the store (meta `stats/served`) so `lowband stats` can report them after a restart.
 """
 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 
 from ..store import Store
+from ..wire import MODE_NAMES
 
 META_KEY = "stats/served"
+DOCUMENT_FILES = "document files"  # bytes served by the blob endpoint, beside the stream classes
 
 
 def stream_class(name: str) -> str:
@@ -45,13 +49,38 @@ class Metrics:
         self.history = Counter(
             "lowband_history_bytes", "Closed-history bytes served by URL", registry=self.registry
         )
+        self.documents = Counter(
+            "lowband_document_bytes_served",
+            "Document bytes served by the blob endpoint (encoded forms, resumed parts included)",
+            registry=self.registry,
+        )
+        self.modes = Counter(
+            "lowband_mode_seconds",
+            "Seconds clients reported in each mode",
+            ["mode"],
+            registry=self.registry,
+        )
         self.totals: dict[str, int] = json.loads(store.get_meta(META_KEY, "{}") or "{}")
+        self._mode_time: dict[tuple[str, str, str, str], int] = {}  # not saved yet
+
+    def mode_time(self, meeting: str, member: str, seconds: list[int], now_ms: int) -> None:
+        """A client's report of seconds in each mode, summed per member and (UTC) day."""
+        day = datetime.fromtimestamp(now_ms / 1000, UTC).date().isoformat()
+        for name, s in zip(MODE_NAMES, seconds, strict=False):
+            if s:
+                self.modes.labels(name).inc(s)
+                key = (meeting, member, day, name)
+                self._mode_time[key] = self._mode_time.get(key, 0) + s
 
     def served(self, sent_by: dict[str, int]) -> None:
         for name, n in sent_by.items():
             cls = stream_class(name)
             self.bytes.labels(cls).inc(n)
             self._add(f"bytes/{cls}", n)
+
+    def document_served(self, n: int) -> None:
+        self.documents.inc(n)
+        self._add(f"bytes/{DOCUMENT_FILES}", n)
 
     def answered(self, outcome: str) -> None:
         self.submissions.labels(outcome).inc()
@@ -67,7 +96,14 @@ class Metrics:
 
     def save(self) -> None:
         """Keep the running totals in the store (called now and then, and at shutdown)."""
-        self.store.set_meta(META_KEY, json.dumps(self.totals, sort_keys=True))
+        with self.store.tx(durable=False):
+            self.store.set_meta(META_KEY, json.dumps(self.totals, sort_keys=True))
+            self.store.db.conn.executemany(
+                "INSERT INTO mode_time VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE"
+                " SET seconds = seconds + excluded.seconds",
+                [(*key, s) for key, s in self._mode_time.items()],
+            )
+        self._mode_time.clear()
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

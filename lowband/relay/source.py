@@ -3,7 +3,9 @@
 Owns the per-generation snapshot of a meeting's streams, heads and newest
 checkpoints (one snapshot shared by every follower until the store moves) and
 the cache of encoded frames, so each event is compressed and framed once and
-the same bytes go to every follower (DESIGN section 4).
+the same bytes go to every follower (DESIGN section 4). An audio stream whose older events
+were pruned starts at its anchor (relay/retention.py); audio batches are raw, so their bytes
+never depend on what was pruned.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ from collections.abc import Sequence
 
 from ..compress import pack_batch, pack_body
 from ..model import Checkpoint, Kind
-from ..store import Store
+from ..store import AUDIO_PREFIX, Store
 from ..wire import (
     BLOCK_EVENTS,
+    AnchorFrame,
     Batch,
     CheckpointFrame,
     EventFrame,
@@ -60,6 +63,8 @@ class MeetingView:
         self._refs = [(no, name) for no, name, _, _ in rows]
         self._heads = {no: head for no, _, head, _ in rows}
         self._cps = {no: store.checkpoint(meeting, no, name) for no, name, _, _ in rows}
+        self._audio = {no for no, name, _, _ in rows if name.startswith(AUDIO_PREFIX)}
+        self._anchors = store.anchors(meeting)
 
     def streams(self) -> Sequence[tuple[int, str]]:
         return self._refs
@@ -70,12 +75,24 @@ class MeetingView:
     def checkpoint(self, no: int) -> Checkpoint | None:
         return self._cps.get(no)
 
+    def anchor(self, no: int) -> int:
+        anchor = self._anchors.get(no)
+        return anchor.seq if anchor else 0
+
+    def anchor_frame(self, no: int) -> bytes:
+        a = self._anchors[no]
+        cp_ts = a.checkpoint.ts_ms - self.epoch_ms
+        return encode_frame(AnchorFrame(no, a.seq, a.ts, a.hash, cp_ts, a.checkpoint.sig))
+
     def frames_after(self, no: int, cursor: int, room: int) -> tuple[list[bytes], int]:
         head = self.head(no)
         if head == cursor + 1:
-            return [self._event_frame(no, head)], head
+            frame = self._event_frame(no, head)
+            return ([frame], head) if frame else ([], cursor)
         to_boundary = BLOCK_EVENTS - cursor % BLOCK_EVENTS
         events = self.store.events(self.meeting, no, cursor, min(BATCH_MAX_EVENTS, to_boundary))
+        if not events or events[0][0] != cursor + 1:
+            return [], cursor  # pruned since this snapshot: the next one carries the anchor
         size, take = 0, 0
         for _, _, _, data in events:
             if take and size + len(data) > max(BATCH_RAW_BYTES, room):
@@ -94,7 +111,7 @@ class MeetingView:
             for _, ts, kind, data in events:
                 items.append((ts - prev, kind, decode_canonical(data)[2]))
                 prev = ts
-            codec, payload = pack_batch(items, history)
+            codec, payload = pack_batch(items, history, no not in self._audio)
             frame = encode_frame(Batch(no, cursor + 1, len(events), codec, payload))
             self.cache.put(key, frame)
         return frame
@@ -102,7 +119,7 @@ class MeetingView:
     def block(self, no: int, block: int) -> bytes | None:
         """The frames of a closed block (None while it is open): immutable, cacheable bytes."""
         first = block * BLOCK_EVENTS
-        if block < 0 or first + BLOCK_EVENTS > self.head(no):
+        if block < 0 or first + BLOCK_EVENTS > self.head(no) or first < self.anchor(no):
             return None
         frames, cursor = [], first
         while cursor < first + BLOCK_EVENTS:
@@ -117,11 +134,15 @@ class MeetingView:
             cursor += take
         return b"".join(frames)
 
-    def _event_frame(self, no: int, seq: int) -> bytes:
+    def _event_frame(self, no: int, seq: int) -> bytes | None:
+        """The frame of event `seq`; None if it was pruned since this snapshot."""
         key = ("event", self.meeting, no, seq)
         frame = self.cache.get(key)
         if frame is None:
-            ((_, ts, kind, data),) = self.store.events(self.meeting, no, seq - 1, 1)
+            rows = self.store.events(self.meeting, no, seq - 1, 1)
+            if not rows or rows[0][0] != seq:
+                return None
+            ((_, ts, kind, data),) = rows
             packed = self.store.packed(self.meeting, no, seq)
             if packed is None:
                 history = self.store.history(self.meeting, no, seq)

@@ -18,10 +18,11 @@ from dataclasses import dataclass, field
 
 from ..compress import History, unpack_batch, unpack_body
 from ..crypto import chain_genesis, chain_next, verify_checkpoint
-from ..model import Checkpoint, Kind
+from ..model import Anchor, Checkpoint, Kind
 from ..wire import (
     BLOCK_EVENTS,
     Ack,
+    AnchorFrame,
     Batch,
     CheckpointFrame,
     End,
@@ -73,6 +74,14 @@ class Verified:
 
 
 @dataclass(frozen=True)
+class Anchored:
+    """An audio stream restarts at a signed anchor: its events up to it are gone upstream."""
+
+    no: int
+    anchor: Anchor
+
+
+@dataclass(frozen=True)
 class Refused:
     """Events after `keep` failed verification and must be dropped."""
 
@@ -109,7 +118,9 @@ class FetchHistory:
     last: int
 
 
-Effect = NewStream | Append | Verified | Refused | AckSeen | PeerHello | Ended | FetchHistory
+Effect = (
+    NewStream | Append | Verified | Anchored | Refused | AckSeen | PeerHello | Ended | FetchHistory
+)
 
 
 class Receiver:
@@ -176,6 +187,10 @@ class Receiver:
                 return [Ended(reason)]
             case KeepAlive():
                 return []
+            case AnchorFrame(no=no, seq=seq, ts=ts, hash=h, cp_ts=cp_ts, sig=sig):
+                s = self._stream(no)
+                cp = Checkpoint(s.name, seq, self.epoch_ms + cp_ts, sig)
+                return self._anchor(s, Anchor(seq, h, ts, cp))
             case HistoryRef(no=no, first=first, last=last):
                 s = self._stream(no)
                 if first * BLOCK_EVENTS != s.head or last < first:
@@ -188,6 +203,22 @@ class Receiver:
         if s is None:
             raise ProtocolError(f"Stream {no} was used before it was announced.")
         return s
+
+    def _anchor(self, s: StreamState, anchor: Anchor) -> list[Effect]:
+        """Start an audio stream at a signed anchor past what we hold; verify onward from it."""
+        if not s.name.startswith("audio/"):
+            raise ProtocolError(
+                f"Stream {s.name} must start at its first event; only audio may not."
+            )
+        if anchor.seq <= s.head:
+            return []  # we already hold past it
+        if not verify_checkpoint(self.origin_key, self.meeting, anchor.checkpoint, anchor.hash):
+            raise ProtocolError(f"The starting point of {s.name} is not signed by the origin.")
+        s.head, s.head_hash, s.last_ts, s.verified = anchor.seq, anchor.hash, anchor.ts, anchor.seq
+        s.history, s.unverified = History(), {}
+        if s.pending_cp is not None and s.pending_cp.seq <= anchor.seq:
+            s.pending_cp = None
+        return [Anchored(s.no, anchor)]
 
     def _append(
         self,

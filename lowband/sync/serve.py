@@ -48,6 +48,14 @@ class Source(Protocol):
 
     def checkpoint(self, no: int) -> Checkpoint | None: ...
 
+    def anchor(self, no: int) -> int:
+        """The seq an audio stream starts at when older events were pruned (0: none were)."""
+        ...
+
+    def anchor_frame(self, no: int) -> bytes:
+        """The encoded anchor of a stream whose `anchor` is not 0."""
+        ...
+
     def checkpoint_frame(self, no: int) -> bytes | None:
         """The encoded frame of the stream's newest checkpoint."""
         ...
@@ -107,6 +115,10 @@ class Follower:
             if room <= 0:
                 break
             cursor, closed = self.cursors[name], src.head(no) // BLOCK_EVENTS
+            if cursor < src.anchor(no):  # older audio was pruned: start the follower there
+                out.append(src.anchor_frame(no))
+                cursor = self.cursors[name] = src.anchor(no)
+                self.verified[name] = max(self.verified[name], cursor)
             if self.req.history and cursor % BLOCK_EVENTS == 0 and cursor // BLOCK_EVENTS < closed:
                 out.append(encode_frame(HistoryRef(no, cursor // BLOCK_EVENTS, closed - 1)))
                 self.cursors[name] = closed * BLOCK_EVENTS

@@ -107,12 +107,14 @@ class Uplink:
         body = encode_request(req)
         started = time.monotonic()
         headers = {"content-type": CONTENT_TYPE}
+        delivered = False
         try:
             async with self.client.stream("POST", self.url, content=body, headers=headers) as resp:
                 self.state.bytes_out += len(body)
                 if resp.status_code != 200:
                     text = (await resp.aread())[:ERROR_BODY_LIMIT].decode(errors="replace").strip()
                     raise LinkError(text or f"The relay answered HTTP {resp.status_code}.")
+                delivered = True
                 await self._consume(resp, started)
         except httpx.TimeoutException:
             raise LinkError(
@@ -122,6 +124,9 @@ class Uplink:
             raise LinkError(f"Could not reach {self.url}: {exc or type(exc).__name__}.") from None
         except ProtocolError as exc:
             raise LinkError(f"The relay broke the protocol: {exc}") from None
+        finally:
+            if not delivered:
+                self.node.undelivered(req)
 
     async def _consume(self, resp: httpx.Response, started: float) -> None:
         reader = FrameReader()

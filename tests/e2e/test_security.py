@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 from pathlib import Path
 
+import httpx
 import pytest
 
 from lowband.testbed import Relay, cli, stream_state, wait_for
@@ -150,6 +152,41 @@ def test_tls_hop_with_a_pinned_self_signed_certificate(tmp_path: Path) -> None:
             lambda: stream_state(tmp_path / "relay", M, "roster") == (2, 2),
             what="relay mirrors over TLS",
         )
+    finally:
+        if relay is not None:
+            relay.stop()
+        origin.stop()
+
+
+def test_blob_gets_need_the_same_token_as_the_sync_exchange(tmp_path: Path) -> None:
+    origin_home, relay_home = tmp_path / "origin", tmp_path / "relay"
+    origin = Relay(origin_home, "--origin", name="origin")
+    relay = None
+    try:
+        create(origin_home)
+        amina, _ = delegate(tmp_path, "amina", origin_home)
+        draft = tmp_path / "draft.txt"
+        draft.write_text("The Conference resolves to invite Member States.\n" * 200)
+        cli(origin_home, "publish", "doc", "--origin", origin.url, "--meeting", M, str(draft))
+        sha = hashlib.sha256(draft.read_bytes()).hexdigest()
+        relay = Relay(relay_home, "--parent", origin.url, "--require-auth", name="nairobi")
+        wait_for(lambda: stream_state(relay_home, M, "docs")[0] == 1, what="relay docs")
+        refused = httpx.get(f"{relay.url}/v1/blobs/{sha}")
+        assert refused.status_code == 401
+        assert refused.text == "This relay serves documents only to signed requests.\n"
+        junk = {"x-lowband-auth": "bm90IGEgdG9rZW4"}
+        forged = httpx.get(f"{relay.url}/v1/blobs/{sha}", headers=junk)
+        assert forged.status_code == 400 and "not a lowband request token" in forged.text
+        cli(amina, "join", relay.url, "--meeting", M)
+
+        def verified() -> bool:
+            cli(amina, "sync", "--once", "--meeting", M)
+            return stream_state(amina, M, "docs") == (1, 1)
+
+        wait_for(verified, what="a verified docs event at the delegate")
+        out = cli(amina, "docs", "get", "--meeting", M, "--no-sync").stdout
+        assert "draft r1" in out  # the relay fetched it from the origin, signing as itself
+        assert (amina / "documents" / M / "draft-r1.txt").read_bytes() == draft.read_bytes()
     finally:
         if relay is not None:
             relay.stop()
