@@ -1,12 +1,15 @@
 """How many live followers one relay process holds: fan-out latency, CPU and memory per follower.
 
 Starts an origin and a relay as real processes on 127.0.0.1, and a separate load process that
-opens N live sync exchanges to the relay (raw sockets, so the load generator is not the
-bottleneck). The origin gets one caption a second; the load process stamps the first bytes each
-follower receives after each caption. Printed per N: fan-out latency p50/p99/max from the
-caption's acceptance at the origin to the last follower, the relay's CPU per delivery and its
-memory per follower; and the same for a bare Starlette StreamingResponse on uvicorn with one
-queue per follower (the baseline the issue names), measured in the same run.
+opens N live sync exchanges to the relay (plain asyncio protocols on uvloop, so the load
+generator is not the bottleneck) and one to the origin itself, the tap. The origin gets one
+caption a second from a publisher; the load process stamps the first bytes each follower
+receives after each caption. Printed per N: fan-out latency p50/p99/max from the moment the
+origin sent the caption (its tap's stamp) to the last follower of the relay, the relay's CPU
+per delivery and its memory per follower, and the p99 counted from the publisher's first step
+(its durable local queue and its exchange with the origin) instead. The same for a bare
+Starlette StreamingResponse on uvicorn with one queue per follower (the baseline the issue
+names; there the clock starts at the publish call), measured in the same run.
 
     python scripts/bench_relay.py --followers 100,1000,5000 [--captions 20] [--no-baseline]
 """
@@ -22,7 +25,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import cast
+
+import uvloop
 
 HOST = "127.0.0.1"
 
@@ -43,48 +50,56 @@ def proc_stats(pid: int) -> tuple[float, int]:
 # --- the load process ---------------------------------------------------------------------
 
 
-async def follower(
-    port: int,
-    request: bytes,
-    stamps: list[float],
-    ready: asyncio.Event,
-    counter: list[int],
-    total: int,
-) -> None:
-    reader, writer = await asyncio.open_connection(HOST, port, limit=1 << 16)
-    writer.write(request)
-    await writer.drain()
-    first = True
-    try:
-        while await reader.read(65536):
-            stamps.append(time.time())
-            if first:
-                first = False
-                counter[0] += 1
-                if counter[0] == total:
-                    ready.set()
-    finally:
-        writer.close()
+class Follower(asyncio.Protocol):
+    """One live follower of the load process: stamps the arrival of every read."""
+
+    def __init__(self, request: bytes, stamps: list[float], on_first: Callable[[], None]) -> None:
+        self.request, self.stamps, self.on_first = request, stamps, on_first
+        self.first = True
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        cast(asyncio.Transport, transport).write(self.request)
+
+    def data_received(self, data: bytes) -> None:
+        self.stamps.append(time.time())
+        if self.first:
+            self.first = False
+            self.on_first()
 
 
-async def load(port: int, n: int, request: bytes, out: Path, seconds: float) -> None:
+async def load(port: int, n: int, request: bytes, out: Path, seconds: float, tap_port: int) -> None:
     raise_nofile()
+    loop = asyncio.get_running_loop()
     stamps: list[list[float]] = [[] for _ in range(n)]
+    tap: list[float] = []
     ready, counter = asyncio.Event(), [0]
-    tasks = []
+
+    def on_first() -> None:
+        counter[0] += 1
+        if counter[0] == n:
+            ready.set()
+
+    transports = []
+    if tap_port:  # one follower at the origin itself: when the origin sent each caption
+        transport, _ = await loop.create_connection(
+            lambda: Follower(request, tap, lambda: None), HOST, tap_port
+        )
+        transports.append(transport)
     for i in range(n):
-        tasks.append(asyncio.create_task(follower(port, request, stamps[i], ready, counter, n)))
+        transport, _ = await loop.create_connection(
+            lambda i=i: Follower(request, stamps[i], on_first), HOST, port
+        )
+        transports.append(transport)
         if i % 200 == 199:
             await asyncio.sleep(0.05)  # do not overflow the listen backlog
     await asyncio.wait_for(ready.wait(), 120)
-    for s in stamps:
+    for s in [*stamps, tap]:
         s.clear()  # the response heads are not deliveries
     print("ready", flush=True)
     await asyncio.sleep(seconds)
-    out.write_text(json.dumps(stamps))
-    for t in tasks:
-        t.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
+    out.write_text(json.dumps({"followers": stamps, "tap": tap}))
+    for t in transports:
+        t.close()
 
 
 def http_post(path: str, body: bytes) -> bytes:
@@ -157,19 +172,26 @@ def percentile(xs: list[float], q: float) -> float:
     return xs[min(len(xs) - 1, int(q * len(xs)))] if xs else float("nan")
 
 
-def fanout(publish_times: list[float], stamps: list[list[float]]) -> list[float]:
-    """For each caption, the time until the LAST follower got bytes after it was published."""
-    out = []
+def fanout(
+    publish_times: list[float], stamps: list[list[float]], tap: list[float]
+) -> tuple[list[float], list[float]]:
+    """For each caption, the time until the LAST follower got bytes after the origin sent it
+    (the tap's stamp; the publish call where there is no tap), and after the publish call."""
+    from_origin, from_publish = [], []
     for k, t in enumerate(publish_times):
         end = publish_times[k + 1] if k + 1 < len(publish_times) else float("inf")
         arrivals = [next((x for x in s if t <= x < end), None) for s in stamps]
         got = [a for a in arrivals if a is not None]
         if got:
-            out.append(max(got) - t)
-    return out
+            sent = next((x for x in tap if t <= x < end), t)
+            from_origin.append(max(got) - sent)
+            from_publish.append(max(got) - t)
+    return from_origin, from_publish
 
 
-def run_load(port: int, n: int, request: bytes, seconds: float, tmp: Path) -> subprocess.Popen:  # type: ignore[type-arg]
+def run_load(
+    port: int, n: int, request: bytes, seconds: float, tmp: Path, tap_port: int
+) -> subprocess.Popen:  # type: ignore[type-arg]
     out = tmp / f"stamps-{port}-{n}.json"
     proc = subprocess.Popen(
         [
@@ -187,6 +209,8 @@ def run_load(port: int, n: int, request: bytes, seconds: float, tmp: Path) -> su
             str(out),
             "--seconds",
             str(seconds),
+            "--tap-port",
+            str(tap_port),
         ],
         stdout=subprocess.PIPE,
         text=True,
@@ -199,10 +223,19 @@ def run_load(port: int, n: int, request: bytes, seconds: float, tmp: Path) -> su
     return proc
 
 
-def measure(pid: int, port: int, n: int, request: bytes, captions: int, publish, tmp: Path) -> dict:  # type: ignore[no-untyped-def]
+def measure(
+    pid: int,
+    port: int,
+    n: int,
+    request: bytes,
+    captions: int,
+    publish,
+    tmp: Path,
+    tap_port: int = 0,
+) -> dict:  # type: ignore[no-untyped-def]
     _, rss0 = proc_stats(pid)
     seconds = captions * 1.0 + 3
-    load_proc = run_load(port, n, request, seconds, tmp)
+    load_proc = run_load(port, n, request, seconds, tmp, tap_port)
     time.sleep(1.0)
     cpu1, rss1 = proc_stats(pid)
     times = []
@@ -212,9 +245,8 @@ def measure(pid: int, port: int, n: int, request: bytes, captions: int, publish,
         time.sleep(max(0.0, times[-1] + 1.0 - time.time()))
     cpu2, _ = proc_stats(pid)
     load_proc.wait(seconds + 60)
-    stamps = json.loads(load_proc.out.read_text())  # type: ignore[attr-defined]
-    lat = fanout(times, stamps)
-    delivered = sum(1 for s in stamps for _ in s)
+    got = json.loads(load_proc.out.read_text())  # type: ignore[attr-defined]
+    lat, whole = fanout(times, got["followers"], got["tap"])
     return {
         "n": n,
         "p50_ms": 1000 * percentile(lat, 0.5),
@@ -222,7 +254,7 @@ def measure(pid: int, port: int, n: int, request: bytes, captions: int, publish,
         "max_ms": 1000 * max(lat, default=float("nan")),
         "cpu_us_per_delivery": 1e6 * (cpu2 - cpu1) / max(1, n * captions),
         "kb_per_follower": (rss1 - rss0) / 1024 / n,
-        "deliveries": delivered,
+        "publish_p99_ms": 1000 * percentile(whole, 0.99),
     }
 
 
@@ -236,15 +268,17 @@ def main() -> None:
     p.add_argument("--request")
     p.add_argument("--out")
     p.add_argument("--seconds", type=float)
+    p.add_argument("--tap-port", type=int, default=0)
     args = p.parse_args()
     if args.role == "load":
-        asyncio.run(
+        uvloop.run(
             load(
                 args.port,
                 int(args.followers),
                 bytes.fromhex(args.request),
                 Path(args.out),
                 args.seconds,
+                args.tap_port,
             )
         )
         return
@@ -320,7 +354,16 @@ def bench(args: argparse.Namespace) -> None:
             rows.append(
                 (
                     "lowband relay",
-                    measure(relay.proc.pid, relay.port, n, request, args.captions, publish, tmp),
+                    measure(
+                        relay.proc.pid,
+                        relay.port,
+                        n,
+                        request,
+                        args.captions,
+                        publish,
+                        tmp,
+                        tap_port=origin.port,
+                    ),
                 )
             )
         pub_store.close()
@@ -356,12 +399,13 @@ def bench(args: argparse.Namespace) -> None:
         origin.stop()
     print(
         f"{'server':16}{'followers':>10}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}"
-        f"{'CPU us/delivery':>17}{'KB/follower':>13}"
+        f"{'CPU us/delivery':>17}{'KB/follower':>13}{'p99 from publish':>18}"
     )
     for name, r in rows:
         print(
             f"{name:16}{r['n']:>10}{r['p50_ms']:>9.0f}{r['p99_ms']:>9.0f}{r['max_ms']:>9.0f}"
             f"{r['cpu_us_per_delivery']:>17.0f}{r['kb_per_follower']:>13.1f}"
+            f"{r['publish_p99_ms']:>18.0f}"
         )
 
 

@@ -14,7 +14,7 @@ import contextlib
 import hashlib
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 import httpx
@@ -22,7 +22,7 @@ import msgspec
 from nacl.signing import SigningKey
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response, StreamingResponse
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from ..crypto import check_auth
@@ -47,6 +47,8 @@ from ..wire import (
     encode_frame,
 )
 from . import blobs, custody
+from .exchange import Exchange, ExchangeResponse
+from .fanout import Fanout
 from .hub import Hub
 from .limits import Limits
 from .metrics import Metrics
@@ -91,6 +93,7 @@ class RelayState:
 
     def __post_init__(self) -> None:
         self.views = Views(self.store)
+        self.fanout = Fanout(self.hub, self.views)
         self.metrics = Metrics(self.store)
         self.cursors = Cursors(self.store)
         if self.settings.origin_key is not None:
@@ -176,7 +179,11 @@ def create_app(store: Store, settings: Settings) -> Starlette:
         head = encode_frame(Hello(VERSION, settings.name, now_ms())) + b"".join(
             map(encode_frame, acks)
         )
-        return StreamingResponse(_serve(state, req, head), media_type=CONTENT_TYPE)
+        follower = Follower(req, asyncio.get_running_loop().time())
+        on_close = _track(state, req, follower)
+        return ExchangeResponse(
+            state.fanout, Exchange(req.meeting, req.live, follower), head, on_close
+        )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -272,9 +279,9 @@ def _follow_audio(state: RelayState, meeting: str) -> None:
         uplink.restart()
 
 
-async def _serve(state: RelayState, req: SyncRequest, head: bytes) -> AsyncIterator[bytes]:
+def _track(state: RelayState, req: SyncRequest, follower: Follower) -> Callable[[], None]:
+    """Count an exchange that opens and follow the audio it wants; returns what to do at its end."""
     loop = asyncio.get_running_loop()
-    follower = Follower(req, loop.time())
     audio = audio_wanted(req) if req.live else set()
     interest = state.audio_interest.setdefault(req.meeting, Counter())
     interest.update(audio)
@@ -284,11 +291,8 @@ async def _serve(state: RelayState, req: SyncRequest, head: bytes) -> AsyncItera
     state.metrics.exchanges.labels(str(req.live).lower()).inc()
     if req.live:
         live.inc()
-    try:
-        yield head
-        async for chunk in _frames(state, req, follower):
-            yield chunk
-    finally:
+
+    def closed() -> None:
         state.metrics.served(follower.sent_by)
         if req.live:
             live.dec()
@@ -297,21 +301,7 @@ async def _serve(state: RelayState, req: SyncRequest, head: bytes) -> AsyncItera
             # A follower that steps down reconnects at once; give it a moment before dropping.
             loop.call_later(AUDIO_GRACE_S, _follow_audio, state, req.meeting)
 
-
-async def _frames(state: RelayState, req: SyncRequest, follower: Follower) -> AsyncIterator[bytes]:
-    loop = asyncio.get_running_loop()
-    while True:
-        gen = state.hub.generation(req.meeting)
-        view = state.views.get(req.meeting, gen)
-        frames = follower.pull(view, loop.time())
-        if frames:
-            yield b"".join(frames)
-            continue
-        if follower.ended:
-            return
-        if not req.live and follower.caught_up(view):
-            return
-        await state.hub.wait(req.meeting, gen, follower.wake_in(loop.time()))
+    return closed
 
 
 async def _save_stats(state: RelayState) -> None:

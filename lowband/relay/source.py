@@ -53,7 +53,9 @@ class FrameCache:
 class MeetingView:
     """A snapshot of one meeting at one store generation."""
 
-    def __init__(self, store: Store, meeting: str, cache: FrameCache) -> None:
+    def __init__(
+        self, store: Store, meeting: str, cache: FrameCache, before: MeetingView | None = None
+    ) -> None:
         self.store = store
         self.meeting = meeting
         self.cache = cache
@@ -61,6 +63,8 @@ class MeetingView:
         info = store.meeting(meeting)
         self.epoch_ms = info.epoch_ms if info else 0
         self._refs = [(no, name) for no, name, _, _ in rows]
+        if before is not None and before._refs == self._refs:
+            self._refs = before._refs  # the same object: followers keep their stream order
         self._heads = {no: head for no, _, head, _ in rows}
         self._cps = {no: store.checkpoint(meeting, no, name) for no, name, _, _ in rows}
         self._audio = {no for no, name, _, _ in rows if name.startswith(AUDIO_PREFIX)}
@@ -171,6 +175,7 @@ class Views:
     def get(self, meeting: str, generation: int) -> MeetingView:
         held = self._views.get(meeting)
         if held is None or held[0] != generation:
-            held = (generation, MeetingView(self.store, meeting, self.cache))
+            before = held[1] if held else None
+            held = (generation, MeetingView(self.store, meeting, self.cache, before))
             self._views[meeting] = held
         return held[1]

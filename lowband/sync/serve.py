@@ -36,7 +36,7 @@ CHUNK_BYTES = 4096  # yield often, so higher priorities can jump the queue
 
 class Source(Protocol):
     def streams(self) -> Sequence[tuple[int, str]]:
-        """(no, name) of every stream of the meeting."""
+        """(no, name) of every stream of the meeting; the same object while it is unchanged."""
         ...
 
     def head(self, no: int) -> int: ...
@@ -76,13 +76,14 @@ class Follower:
         self.announced = req.known_streams
         self.ended = False
         self.cp_due: float | None = None  # a checkpoint is held back by the cadence until then
-        self._order_src: Source | None = None
+        self._order_of: Sequence[tuple[int, str]] | None = None
         self._order_cache: list[tuple[int, str]] = []
 
     def _order(self, src: Source) -> list[tuple[int, str]]:
-        """The follower's streams in priority order; recomputed only when the source changes."""
-        if src is not self._order_src:
-            self._order_src, self._order_cache = src, self._compute_order(src)
+        """The follower's streams in priority order; recomputed only when the streams change."""
+        streams = src.streams()
+        if streams is not self._order_of:
+            self._order_of, self._order_cache = streams, self._compute_order(src)
         return self._order_cache
 
     def _compute_order(self, src: Source) -> list[tuple[int, str]]:
