@@ -30,7 +30,7 @@ from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from .. import documents
-from ..blobs import SHA_HEX, BlobError, BlobStore, short_id
+from ..blobs import BlobError, BlobStore, short_id
 from ..docs.forms import encode_form
 from ..model import DocRevision
 from ..store import StoreError
@@ -46,7 +46,7 @@ MAX_OFFSET = 1 << 40
 MAX_HAVE = 16
 IDLE_S = 2.0  # the uplink received nothing this long: the relay's link is idle
 PREFETCH_EVERY_S = 30.0
-HAVE_ID = re.compile(r"^[0-9a-f]{16,64}$")
+HAVE_ID = re.compile(r"^[0-9a-f]{16,64}$")  # also how a GET names its target
 HAVE_RULE = (
     "have= lists at most 16 held revisions, newest first, each by 16 to 64 lowercase hex"
     " digits of its SHA-256, separated by commas."
@@ -129,27 +129,31 @@ class BlobService:
             self._entries[meeting] = cached
         return cached[1]
 
-    def find(self, sha: str) -> tuple[str, DocRevision] | None:
-        for info in self.store.meetings():
-            for e in self.entries(info.id):
-                if e.sha == sha:
-                    return info.id, e.doc
-        return None
+    def find(self, prefix: str) -> tuple[str, DocRevision] | None:
+        """The one revision whose SHA-256 starts with prefix (None if none, or several)."""
+        found = {
+            e.sha: (info.id, e.doc)
+            for info in self.store.meetings()
+            for e in self.entries(info.id)
+            if e.sha.startswith(prefix)
+        }
+        return next(iter(found.values())) if len(found) == 1 else None
 
     # --- GET -------------------------------------------------------------------
 
     async def get(self, request: Request) -> Response:
-        sha = request.path_params["sha"]
-        if not SHA_HEX.match(sha):
-            return _say(400, "A blob is named by its SHA-256: 64 lowercase hex digits.")
+        name = request.path_params["sha"]
+        if not HAVE_ID.match(name):
+            return _say(400, "A blob is named by its SHA-256: 16 to 64 lowercase hex digits.")
         try:
             have = parse_have(request.query_params.get("have", ""))
             offset = parse_offset(request)
         except ValueError as exc:
             return _say(400, str(exc))
-        found = self.find(sha)
+        found = self.find(name)
         if found is None:
-            return _say(404, f"No document revision with SHA-256 {sha} is known at {self.name}.")
+            return _say(404, f"{name} names no one document revision known at {self.name}.")
+        sha = found[1].sha256.hex()
         if not self.blobs.has(sha):
             if not self.parent:
                 return _say(404, f"The blob {sha} is not stored at {self.name}.")
