@@ -15,6 +15,7 @@ Must not: do network I/O or encode anything (forms arrive as bytes from relay/bl
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hashlib
 import os
@@ -27,7 +28,10 @@ from .store import Store
 
 SHA_HEX = re.compile(r"^[0-9a-f]{64}$")
 MAX_BLOB = 64 * 1024 * 1024  # bytes of one document revision
-SHORT = 16  # hex digits of a blob's SHA-256 that name it in `have=` and in a delta's base id
+SHORT = 16  # hex digits of a blob's SHA-256 that name it in a fetch's URL, `have=` and a base id
+# A form's strong ETag: the first 96 bits of its SHA-256 in base64url. It only has to tell a
+# changed form from the one a partial download holds; the revision's own SHA-256 is checked too.
+FORM_TAG = re.compile(r"^[A-Za-z0-9_-]{16}$")
 STALE_TMP_S = 24 * 3600
 TOUCH_EVERY_MS = 60_000  # how stale a cached form's last use may be noted
 
@@ -38,6 +42,11 @@ class BlobError(ValueError):
 
 def short_id(sha_hex: str) -> str:
     return sha_hex[:SHORT]
+
+
+def form_tag(form: bytes) -> str:
+    """The strong ETag of an encoded form (16 characters, see FORM_TAG)."""
+    return base64.urlsafe_b64encode(hashlib.sha256(form).digest()[:12]).decode()
 
 
 def fsync_dir(path: Path) -> None:
@@ -212,9 +221,9 @@ class BlobStore:
 
     def write_form(self, target: str, base: str, data: bytes) -> str:
         """Write an encoded form's file (no store access: a worker thread may call it);
-        returns its strong ETag, the hex SHA-256 of the form. `record_form` makes it usable."""
+        returns its strong ETag (form_tag). `record_form` makes it usable."""
         write_atomic(self.form_path(target, base), data)
-        return hashlib.sha256(data).hexdigest()
+        return form_tag(data)
 
     def record_form(self, target: str, base: str, etag: str, size: int, method: str) -> None:
         with self.store.tx():
@@ -267,7 +276,7 @@ class BlobStore:
         """(path, etag, total) of the download of target in progress, if any."""
         for p in sorted(self.partials.glob(f"{target}.*.*")):
             _, etag, total = p.name.split(".")
-            if SHA_HEX.match(etag) and total.isdigit():
+            if FORM_TAG.match(etag) and total.isdigit():
                 return p, etag, int(total)
         return None
 

@@ -119,7 +119,13 @@ def _m003(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_m001, _m002, _m003]
+def _m004(db: sqlite_utils.Database) -> None:
+    """Cached forms are dropped (they are encoded again on demand): forms got a shorter base
+    id, Office files a new normal form, and ETags became 16 characters (blobs.form_tag)."""
+    db.executescript("DELETE FROM blob_forms; DELETE FROM blob_choices;")
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_m001, _m002, _m003, _m004]
 
 
 class Store:

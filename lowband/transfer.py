@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import httpx
 from nacl.signing import SigningKey
 
-from .blobs import SHA_HEX, BlobError, BlobStore, short_id
+from .blobs import FORM_TAG, BlobError, BlobStore, form_tag, short_id
 from .crypto import sign_auth
 from .docs.forms import decode_form, max_form_size
 from .docs.office_delta import TAG
@@ -120,7 +120,7 @@ class Fetch:
     ) -> None:
         self.client, self.doc, self.blobs = client, doc, blobs
         self.target = doc.sha256.hex()
-        self.url = blob_url(base_url, self.target)
+        self.url = blob_url(base_url, short_id(self.target))  # every byte of the head costs
         self.bases: dict[str, bytes] = {}  # oldest first, as the codec wants them
         for h in reversed([h for h in have if h != self.target and blobs.has(h)][:MAX_HAVE]):
             try:
@@ -194,7 +194,7 @@ class Fetch:
     async def _receive(self, resp: httpx.Response, offset: int) -> None:
         etag = resp.headers.get("etag", "").strip('"')
         length = resp.headers.get("content-length", "")
-        if not SHA_HEX.match(etag) or not length.isdigit():
+        if not FORM_TAG.match(etag) or not length.isdigit():
             raise TransferError("The relay sent a blob without a valid ETag and length.")
         if offset == 0:
             total = int(length)
@@ -242,7 +242,7 @@ class Fetch:
         assert part is not None
         form = part[0].read_bytes()
         self.blobs.drop_partial(self.target)
-        if hashlib.sha256(form).hexdigest() != part[1]:
+        if form_tag(form) != part[1]:
             raise TransferError("The relay sent a blob that does not match its ETag; none kept.")
         self.result.form = len(form)
         self.result.method, self.result.base = _describe(form)

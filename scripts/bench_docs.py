@@ -9,7 +9,8 @@ and summary tables (bench_docs_report.py). Must not: be imported by lowband, or 
 Methods (bytes are what crosses the link for one revision):
   lowband    lowband.sync.delta.encode_delta for text; for Office files the normalised file's
              office delta (lowband.docs.office_delta), the receiver holding every earlier
-             revision. Payload plus lowband's delta header ("lowband codec").
+             revision. Payload plus lowband's delta header, base ids as on the wire ("lowband
+             codec").
   relay      lowband through a relay, protocol included: RESERVED for the core engineer, see
              relay_transfer() below.
   zstd-pf    zstd -19 --patch-from=<previous revision> (CLI, its own frame header and checksum).
@@ -36,6 +37,7 @@ from typing import Any
 
 from bench_docs_report import Result, Row, print_row, print_summaries
 
+from lowband.blobs import short_id
 from lowband.docs.office import normalise, unpack
 from lowband.docs.office_delta import apply_office_delta, office_delta
 from lowband.sync.delta import decode_delta, encode_delta
@@ -127,14 +129,14 @@ def lowband_codec(kind: str, new: bytes, bases: list[bytes], level: int) -> tupl
     office = kind == "office"
     if office:
         new, bases = normalise(new), [normalise(b) for b in bases]
-    held = {str(i): b for i, b in enumerate(bases)}
+    held = {short_id(hashlib.sha256(b).hexdigest()): b for b in bases}  # ids as on the wire
     t0 = time.perf_counter()
     delta = office_delta(new, held, level) if office else encode_delta(new, held, level)
     t1 = time.perf_counter()
     decode = apply_office_delta if office else decode_delta
     got = decode(delta.data, held, max_size=len(new), expected_sha256=hashlib.sha256(new).digest())
     t2 = time.perf_counter()
-    base = -1 if delta.base_id is None else int(delta.base_id)
+    base = -1 if delta.base_id is None else list(held).index(delta.base_id)
     content = sum(len(c) for _, c in unpack(new)) if office else len(new)
     exact = got == new
     return (

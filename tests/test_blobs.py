@@ -18,7 +18,7 @@ from docx_support import make_docx, paragraphs
 from nacl.signing import SigningKey
 
 from lowband import documents
-from lowband.blobs import BlobError, BlobStore, short_id, write_atomic
+from lowband.blobs import BlobError, BlobStore, form_tag, short_id, write_atomic
 from lowband.crypto import sign_submission
 from lowband.docs import text
 from lowband.docs.forms import decode_form, encode_form
@@ -198,7 +198,7 @@ async def test_a_forged_form_from_a_malicious_relay_is_refused_and_nothing_kept(
     forged = encode_form(real.replace(b"e", b"a", 3), {}).data  # a valid form of other bytes
 
     def lie(request: httpx.Request) -> httpx.Response:
-        etag = hashlib.sha256(forged).hexdigest()  # consistent with what it sends
+        etag = form_tag(forged)  # consistent with what it sends
         headers = {"etag": f'"{etag}"', "content-length": str(len(forged))}
         return httpx.Response(200, headers=headers, stream=httpx.ByteStream(forged))
 
@@ -213,8 +213,9 @@ async def test_a_forged_form_from_a_malicious_relay_is_refused_and_nothing_kept(
 @pytest.mark.parametrize(
     ("path", "status", "words"),
     [
-        ("/v1/blobs/" + "ab" * 32, 404, "No document revision with SHA-256"),
-        ("/v1/blobs/ABC", 400, "64 lowercase hex digits"),
+        ("/v1/blobs/" + "ab" * 32, 404, "names no one document revision"),
+        ("/v1/blobs/" + "ab" * 8, 404, "names no one document revision"),
+        ("/v1/blobs/ABC", 400, "16 to 64 lowercase hex digits"),
         ("/v1/blobs/{sha}?have=xyz", 400, "have= lists at most 16 held revisions"),
         ("/v1/blobs/{sha}?have=" + ",".join(["0" * 16] * 17), 400, "at most 16"),
         ("/v1/blobs/{sha}?offset=99999999999999999999", 400, "offset= must be a whole number"),

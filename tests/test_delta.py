@@ -71,6 +71,19 @@ def test_round_trip(case: tuple[bytes, dict[str, bytes]]) -> None:
             decode_delta(delta.data, bases, max_size=len(new) - 1)
 
 
+def test_a_hex_base_id_travels_in_binary() -> None:
+    rng = random.Random(5)
+    old = prose(rng, 4000)
+    new = edit(rng, old, 2)
+    delta = encode_delta(new, {"00c0ffee12345678": old})
+    assert delta.data[1:10] == bytes([0x88]) + bytes.fromhex("00c0ffee12345678")
+    assert read_header(delta.data) == (delta.method, "00c0ffee12345678", 10)
+    assert decode_delta(delta.data, {"00c0ffee12345678": old}, max_size=len(new)) == new
+    for cut in (delta.data[:1] + b"\x88", delta.data[:9]):
+        with pytest.raises(DeltaError, match="cut short"):
+            read_header(bytes([0x12]) + cut[1:])
+
+
 @FAST
 @given(revision_and_bases(), st.data())
 def test_damaged_deltas_raise_only_delta_error(

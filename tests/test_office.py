@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lowband.docs.office import OfficeError, normalise, repack, unpack
+from lowband.docs.office import PIECE, OfficeError, normalise, repack, unpack
 from lowband.docs.office_delta import apply_office_delta, office_delta
 from lowband.sync.delta import DeltaError, encode_delta
 
@@ -83,6 +83,25 @@ def test_normalising_ignores_how_the_editor_saved() -> None:
     members = unpack(docx(paragraphs(2), (2026, 1, 1, 0, 0, 0)))
     again = docx(paragraphs(2), (2027, 5, 6, 7, 8, 10), level=1)
     assert normalise(again) == repack(reversed(members))
+
+
+def test_a_big_member_is_deflated_in_pieces_and_rebuilt_byte_for_byte() -> None:
+    paras = paragraphs(7, 10000)  # a word/document.xml of about 2.3 MB: three pieces
+    norm = normalise(docx(paras, (2026, 3, 4, 10, 20, 30)))
+    members = dict(unpack(norm))
+    assert len(members["word/document.xml"]) > 2 * PIECE
+    with zipfile.ZipFile(io.BytesIO(norm)) as zf:  # one valid deflate stream, right CRC
+        assert zf.testzip() is None
+        assert zf.read("word/document.xml") == members["word/document.xml"]
+    assert repack(unpack(norm)) == norm
+    edited = paras[:4000] + ["a new paragraph agreed in session"] + paras[4000:]
+    new = normalise(docx(edited, (2026, 3, 5, 9, 0, 0)))
+    delta = office_delta(new, {"r1": norm})
+    assert len(delta.data) < 400
+    assert (
+        apply_office_delta(delta.data, {"r1": norm}, max_size=len(new), expected_sha256=sha(new))
+        == new
+    )
 
 
 def test_odf_keeps_mimetype_first_and_stored() -> None:

@@ -31,7 +31,7 @@ from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from .. import documents
-from ..blobs import SHA_HEX, BlobError, BlobStore, short_id
+from ..blobs import BlobError, BlobStore, short_id
 from ..docs.forms import encode_form
 from ..model import DocRevision
 from ..store import StoreError
@@ -48,7 +48,7 @@ MAX_OFFSET = 1 << 40
 MAX_HAVE = 16
 IDLE_S = 2.0  # the uplink received nothing this long: the relay's link is idle
 PREFETCH_EVERY_S = 30.0
-HAVE_ID = re.compile(r"^[0-9a-f]{16,64}$")
+HAVE_ID = re.compile(r"^[0-9a-f]{16,64}$")  # also how a GET names its target
 HAVE_RULE = (
     "have= lists at most 16 held revisions, newest first, each by 16 to 64 lowercase hex"
     " digits of its SHA-256, separated by commas."
@@ -134,15 +134,17 @@ class BlobService:
             self._entries[meeting] = cached
         return cached[1]
 
-    def find(self, sha: str, meeting: str | None = None) -> tuple[str, DocRevision] | None:
-        """The meeting (`meeting` only, when given) and revision whose blob is `sha`."""
-        for info in self.store.meetings():
-            if meeting is not None and info.id != meeting:
-                continue
-            for e in self.entries(info.id):
-                if e.sha == sha:
-                    return info.id, e.doc
-        return None
+    def find(self, prefix: str, meeting: str | None = None) -> tuple[str, DocRevision] | None:
+        """The one revision whose SHA-256 starts with prefix, in `meeting` only when given
+        (None if none, or several)."""
+        found = {
+            e.sha: (info.id, e.doc)
+            for info in self.store.meetings()
+            if meeting is None or info.id == meeting
+            for e in self.entries(info.id)
+            if e.sha.startswith(prefix)
+        }
+        return next(iter(found.values())) if len(found) == 1 else None
 
     # --- GET -------------------------------------------------------------------
 
@@ -162,9 +164,9 @@ class BlobService:
         return (403, why, token.meeting) if why else (0, "", token.meeting)
 
     async def get(self, request: Request) -> Response:
-        sha = request.path_params["sha"]
-        if not SHA_HEX.match(sha):
-            return _say(400, "A blob is named by its SHA-256: 64 lowercase hex digits.")
+        name = request.path_params["sha"]
+        if not HAVE_ID.match(name):
+            return _say(400, "A blob is named by its SHA-256: 16 to 64 lowercase hex digits.")
         status, refused, meeting = self.admit(request)
         if status:
             return _say(status, refused)
@@ -173,9 +175,10 @@ class BlobService:
             offset = parse_offset(request)
         except ValueError as exc:
             return _say(400, str(exc))
-        found = self.find(sha, meeting)
+        found = self.find(name, meeting)
         if found is None:
-            return _say(404, f"No document revision with SHA-256 {sha} is known at {self.name}.")
+            return _say(404, f"{name} names no one document revision known at {self.name}.")
+        sha = found[1].sha256.hex()
         if not self.blobs.has(sha):
             if not self.parent:
                 return _say(404, f"The blob {sha} is not stored at {self.name}.")

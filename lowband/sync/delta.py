@@ -3,7 +3,8 @@
 Owns: the delta byte format and the choice between its methods. A delta is a tiny header,
 
     byte 0: 0x10 | method        (high nibble: format version 1; low nibble: Method)
-    for PATCH and COPY only: 1 byte n, then n bytes of the base id (UTF-8)
+    for PATCH and COPY only: 1 byte n, then the base id: n < 0x80: n bytes of UTF-8;
+        n >= 0x80: n - 0x80 bytes that are the id in binary (ids of lowercase hex digits)
 
 then the payload: the raw bytes (STORED), a zstd frame (ZSTD), a zstd frame made with the base
 as a raw-content dictionary (PATCH, zstd's patch-from), or a zstd frame of a copy/insert op
@@ -16,6 +17,7 @@ malformed delta raises DeltaError and nothing else.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import IntEnum
@@ -44,6 +46,8 @@ OP_COST = 4  # rough bytes of one copy/insert op, to weigh ops against literal b
 BLOCK_FLOOR = 16
 LDM_FROM = 1 << 20  # long-distance matching from this base+new size on
 MAX_WINDOW_LOG = 31
+BINARY_ID = 0x80  # flag on the base id's length byte: the id is hex, sent as binary
+HEX_ID = re.compile(r"(?:[0-9a-f]{2}){1,127}")
 
 
 class DeltaError(ValueError):
@@ -70,9 +74,12 @@ class Delta:
 def _header(method: Method, base_id: str | None) -> bytes:
     if base_id is None:
         return bytes([VERSION | method])
+    if HEX_ID.fullmatch(base_id):  # a short SHA-256 in binary: half the bytes
+        raw = bytes.fromhex(base_id)
+        return bytes([VERSION | method, BINARY_ID | len(raw)]) + raw
     raw = base_id.encode()
-    if len(raw) > 255:
-        raise DeltaError("A base id must be at most 255 bytes of UTF-8.")
+    if len(raw) >= BINARY_ID:
+        raise DeltaError("A base id must be at most 127 bytes of UTF-8.")
     return bytes([VERSION | method, len(raw)]) + raw
 
 
@@ -83,10 +90,13 @@ def read_header(data: bytes) -> tuple[Method, str | None, int]:
     method = Method(data[0] & 0x0F)
     if method in (Method.STORED, Method.ZSTD):
         return method, None, 1
-    if len(data) < 2 or len(data) < 2 + data[1]:
+    n = data[1] & ~BINARY_ID if len(data) >= 2 else 0
+    if len(data) < 2 + n:
         raise DeltaError("The delta's header is cut short.")
+    if data[1] & BINARY_ID:
+        return method, data[2 : 2 + n].hex(), 2 + n
     try:
-        return method, data[2 : 2 + data[1]].decode(), 2 + data[1]
+        return method, data[2 : 2 + n].decode(), 2 + n
     except UnicodeDecodeError:
         raise DeltaError("The delta's base id is not valid UTF-8.") from None
 

@@ -211,7 +211,7 @@ def test_a_relay_prefetches_the_current_item_and_answers_bad_requests_in_a_sente
 
     base = net.relay.url + "/v1/blobs/"
     cases = [
-        (base + "0" * 64, 404, "No document revision with SHA-256"),
+        (base + "0" * 64, 404, "names no one document revision"),
         (base + sha + "?have=not-a-hash", 400, "have= lists at most 16 held revisions"),
         (base + sha + "?offset=" + "9" * 30, 400, "offset= must be a whole number of bytes"),
         (base + sha + "?offset=1000000", 416, "past the end"),
