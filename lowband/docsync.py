@@ -1,4 +1,4 @@
-"""Documents for publishers and delegates, as library calls the CLI (and later the TUI) share.
+"""Documents for publishers and delegates, as library calls the CLI and the TUI share.
 
 Owns publishing a file as the next revision of a document (an Office file is normalised
 first; the origin stores and verifies the blob before its docs event exists), getting
@@ -16,8 +16,10 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
+import httpx
 from nacl.signing import SigningKey
 
 from . import documents, queues
@@ -30,7 +32,7 @@ from .model import DocRevision, Kind, Publish, SubKind, Submission
 from .store import Store
 from .sync.outbox import needs_sending
 from .sync.session import make_client
-from .transfer import Fetch, Fetched, upload
+from .transfer import Fetch, Fetched, Progress, upload
 from .wire import encode_body
 
 MAX_TITLE = 300
@@ -137,8 +139,11 @@ async def get(
     rev: int | None = None,
     rate_bps: float = 0.0,
     report: Callable[[str], None] = lambda _: None,
+    progress: Callable[[documents.Entry, Progress], None] | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
 ) -> list[Got]:
-    """Fetch the chosen revisions through the meeting's relay, current agenda item first."""
+    """Fetch the chosen revisions through the meeting's relay, current agenda item first;
+    `progress` hears how far each transfer has got."""
     all_entries = documents.entries(store, meeting)
     wanted = documents.fetch_order(
         choose(all_entries, doc_id, rev), documents.current_item(all_entries)
@@ -158,7 +163,7 @@ async def get(
         return any(needs_sending(i.state) for i in queues.outbox(store, meeting))
 
     got: list[Got] = []
-    async with make_client() as client:
+    async with make_client(transport) as client:
         for e in wanted:
             if e in pending:
                 continue
@@ -170,7 +175,15 @@ async def get(
                 revs = documents.revisions(all_entries, e.doc.doc_id)
                 have = [r.sha for r in reversed(revs) if r.sha != e.sha and blobs.has(r.sha)]
                 fetch = Fetch(
-                    client, url, e.doc, blobs, have, hold=hold, pacer=Pacer(rate_bps), report=report
+                    client,
+                    url,
+                    e.doc,
+                    blobs,
+                    have,
+                    hold=hold,
+                    pacer=Pacer(rate_bps),
+                    report=report,
+                    progress=None if progress is None else partial(progress, e),
                 )
                 fetched = await fetch.run()
             if fetched is not None or not dest.exists():
