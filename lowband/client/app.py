@@ -1,10 +1,11 @@
-"""The app shell: configuration, themes, app-wide keys, and the one sync thread.
+"""The app shell: configuration, themes, app-wide keys, the sync and document threads.
 
 Owns what outlives a screen: the store the UI reads (opened on the UI
-thread, read only), the signing key, the `Syncer` of the open meeting (run
-in a thread worker, stopped on exit), the newest link report, and routing
-the sync thread's messages to the screen on top. Screens live in
-`screens/`, one a file.
+thread, read only), the signing key, the `Syncer` of the open meeting and
+its `DocFetcher` (each run in a thread worker, stopped on exit, so a
+document keeps arriving while the delegate reads the transcript), the
+newest link report, and routing the threads' messages to the screen on
+top. Screens live in `screens/`, one a file.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from textual.binding import Binding
 
 from ..home import Home
 from ..store import Store
-from .messages import LinkChanged, LinkReport, StoreChanged
+from .doc_fetcher import DocFetcher, Live
+from .messages import DocsChanged, LinkChanged, LinkReport, StoreChanged
 from .syncer import Syncer
 from .themes import DEFAULT_THEME, HIGH_CONTRAST
 
@@ -54,6 +56,7 @@ class LowbandApp(App[None]):
         self.store: Store = config.home.store()
         self.link = LinkReport()
         self.syncer: Syncer | None = None
+        self.fetcher: DocFetcher | None = None
         self.register_theme(HIGH_CONTRAST)
         self.theme = HIGH_CONTRAST.name if config.high_contrast else DEFAULT_THEME
 
@@ -114,9 +117,38 @@ class LowbandApp(App[None]):
             self.syncer.stop()
             self.syncer = None
 
+    def fetch_document(self, meeting: str, doc_id: str) -> bool:
+        """Queue the newest revision of a document; False if it is on its way already."""
+        if self.fetcher is None or self.fetcher.meeting != meeting:
+            self.stop_fetching()
+            self.fetcher = DocFetcher(
+                self.config.home, meeting, self.post_message, self.config.transport
+            )
+            self._run_fetcher(self.fetcher)
+        return self.fetcher.want(doc_id)
+
+    def doc_live(self, meeting: str) -> dict[str, Live]:
+        """The transfers of this meeting's documents under way, queued or failed."""
+        if self.fetcher is None or self.fetcher.meeting != meeting:
+            return {}
+        return self.fetcher.snapshot()
+
+    @work(thread=True, exclusive=True, group="docs", exit_on_error=False)
+    def _run_fetcher(self, fetcher: DocFetcher) -> None:
+        fetcher.run()
+
+    def stop_fetching(self) -> None:
+        if self.fetcher is not None:
+            self.fetcher.stop()
+            self.fetcher = None
+
     def on_store_changed(self, message: StoreChanged) -> None:
         if self._screen_stack:
             self.screen.post_message(StoreChanged())
+
+    def on_docs_changed(self, message: DocsChanged) -> None:
+        if self._screen_stack:
+            self.screen.post_message(DocsChanged())
 
     def on_link_changed(self, message: LinkChanged) -> None:
         self.link = message.report
@@ -135,6 +167,7 @@ class LowbandApp(App[None]):
         self.notify("High-contrast theme." if high else "Default theme.")
 
     def on_unmount(self) -> None:
+        self.stop_fetching()
         self.stop_sync()
         self.store.close()
 

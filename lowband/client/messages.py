@@ -1,6 +1,6 @@
-"""App-wide messages: what the sync thread tells the screens.
+"""App-wide messages: what the sync and document threads tell the screens.
 
-Both can pile up while the UI is busy, so each replaces an older one of its
+Each can pile up while the UI is busy, so each replaces an older one of its
 kind still waiting in the queue (`can_replace`). The app hands each to the
 screen on top; they do not bubble back up.
 """
@@ -41,3 +41,11 @@ class LinkChanged(Message, bubble=False):
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, LinkChanged)
+
+
+@dataclass
+class DocsChanged(Message, bubble=False):
+    """A document transfer moved on, finished or failed: re-read the fetcher's snapshot."""
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, DocsChanged)
