@@ -31,10 +31,8 @@ def label(row: DocRow) -> str:
         return "waiting: submissions first"
     if s is DocState.PARTIAL and part is not None:
         return f"partly fetched {percent(*part)}%"
-    if s is DocState.UNSIGNED:
-        return "awaiting signature"
-    if s is DocState.NOT_FETCHED and row.held:
-        return f"not fetched ({revs(row.held)} held)"
+    if s in (DocState.UNSIGNED, DocState.NOT_FETCHED) and row.held:
+        return f"{s.value} ({revs(row.held)} held)"
     return s.value
 
 

@@ -17,6 +17,10 @@ from lowband.client.screens.doc_diff import DocDiffScreen
 from lowband.client.screens.doc_view import DocViewScreen
 from lowband.client.screens.documents import DocumentsScreen
 from lowband.client.widgets.doc_detail import DocDetail
+from lowband.crypto import load_key
+from lowband.delegate import submit
+from lowband.model import SubKind
+from lowband.store import Store
 
 from .conftest import NOW
 from .doc_scene import add_documents
@@ -157,3 +161,18 @@ async def test_keys_are_in_the_help_and_the_screen_works_in_high_contrast(
         for words in ("Get", "Read", "Compare", "Back"):
             assert words in text
         assert app.theme == "lowband-high-contrast"
+
+
+async def test_a_fetch_waits_while_submissions_are_queued(docs_home: Path) -> None:
+    with Store(docs_home / "store.sqlite") as store:
+        info = store.meeting(MEETING)
+        assert info is not None
+        store.add_meeting(info, "http://127.0.0.1:9")  # a relay, down; nothing is sent
+        submit(store, load_key(docs_home / "key"), MEETING, SubKind.FLOOR_REQUEST, b"")
+    app = make_app(docs_home, MEETING, sync=False, clock=lambda: NOW)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_documents(pilot)
+        await pilot.press("g")  # annex, the current agenda item's
+        await until(pilot, lambda: "waiting: submissions first" in screen_text(app))
+        assert "Waiting: your queued submissions are sent first." in screen_text(app)
+        assert "outbox 1" in screen_text(app)

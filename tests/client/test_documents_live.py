@@ -92,10 +92,6 @@ def state(app, doc_id: str) -> DocState | None:  # type: ignore[no-untyped-def]
     return next((r.state for r in app.screen.rows if r.doc_id == doc_id), None)
 
 
-def row(app, doc_id: str):  # type: ignore[no-untyped-def]
-    return next(r for r in app.screen.rows if r.doc_id == doc_id)
-
-
 async def select(pilot, doc_id: str) -> None:  # type: ignore[no-untyped-def]
     for _ in range(len(pilot.app.screen.rows)):
         if pilot.app.screen.selected().doc_id == doc_id:
@@ -132,7 +128,10 @@ async def _fetch_read_compare(net: Net, draft: Path, lines: list[str]) -> None:
         lines[150] = "Paragraph 150, as Kenya amended it, on remote participation."
         draft.write_text("\n".join(lines) + "\n")
         await asyncio.to_thread(net.publish, draft)
-        await until(pilot, lambda: row(app, "draft").newest.doc.rev == 2)
+        # The new revision shows at once, but is fetched only once the origin's signature
+        # covers it: the relay sends this client a checkpoint at most every 45 s.
+        await until(pilot, lambda: "awaiting signature (r1 held)" in screen_text(app))
+        assert "r2 is not yet covered by the origin's signature" in screen_text(app)
         await until(pilot, lambda: "not fetched (r1 held)" in screen_text(app))
         await pilot.press("g")
         await until(pilot, lambda: "verified: r1, r2" in screen_text(app))
