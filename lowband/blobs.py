@@ -106,15 +106,17 @@ class BlobWriter:
 
 
 class BlobStore:
-    """The blobs of one node's home (the directory of its store)."""
+    """The blobs of one node's home (the directory of its store). A reader that must not write
+    (the client's UI thread) passes `sweep=False`."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, *, sweep: bool = True) -> None:
         self.store = store
         self.root = store.path.parent / "blobs"
         self.tmp = self.root / "tmp"
         self.forms = self.root / "forms"
         self.partials = self.root / "partial"
-        self._sweep()
+        if sweep:
+            self._sweep()
 
     def _sweep(self) -> None:
         """Drop temp files a killed process left behind (old ones only: another process

@@ -1,4 +1,4 @@
-"""Documents for publishers and delegates, as library calls the CLI (and later the TUI) share.
+"""Documents for publishers and delegates, as library calls the CLI and the TUI share.
 
 Owns publishing a file as the next revision of a document (an Office file is normalised
 first; the origin stores and verifies the blob before its docs event exists), getting
@@ -16,8 +16,10 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
+import httpx
 from nacl.signing import SigningKey
 
 from . import documents, queues
@@ -30,7 +32,7 @@ from .model import DocRevision, Kind, Publish, SubKind, Submission
 from .store import Store
 from .sync.outbox import needs_sending
 from .sync.session import make_client
-from .transfer import Fetch, Fetched, signer, upload
+from .transfer import Fetch, Fetched, Progress, signer, upload
 from .wire import encode_body
 
 MAX_TITLE = 300
@@ -139,9 +141,12 @@ async def get(
     report: Callable[[str], None] = lambda _: None,
     key: SigningKey | None = None,
     node: str = "",
+    progress: Callable[[documents.Entry, Progress], None] | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
 ) -> list[Got]:
     """Fetch the chosen revisions through the meeting's relay, current agenda item first;
-    with `key`, every request carries a token signed for `node` (relays may require one)."""
+    with `key`, every request carries a token signed for `node` (relays may require one);
+    `progress` hears how far each transfer has got."""
     all_entries = documents.entries(store, meeting)
     wanted = documents.fetch_order(
         choose(all_entries, doc_id, rev), documents.current_item(all_entries)
@@ -161,7 +166,7 @@ async def get(
         return any(needs_sending(i.state) for i in queues.outbox(store, meeting))
 
     got: list[Got] = []
-    async with make_client() as client:
+    async with make_client(transport) as client:
         for e in wanted:
             if e in pending:
                 continue
@@ -182,6 +187,7 @@ async def get(
                     pacer=Pacer(rate_bps),
                     report=report,
                     token=signer(key, meeting, node) if key is not None else None,
+                    progress=None if progress is None else partial(progress, e),
                 )
                 fetched = await fetch.run()
             if fetched is not None or not dest.exists():

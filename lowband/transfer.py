@@ -6,8 +6,10 @@ receiver holds (`have=`), appends what arrives to a partial file as it arrives, 
 any break from that file's length (`offset=`, with `If-Range:` the form's ETag), checks the
 whole form against its ETag, decodes it against the held revisions, and stores the result
 only if it matches the SHA-256 the docs event announced. Otherwise nothing is kept: the
-partial file is dropped and no blob or document file appears. Must not: decide what to fetch
-(documents.py, docsync.py) or touch the documents folder.
+partial file is dropped and no blob or document file appears. It tells its caller how far it
+has got through `progress` (bytes of the form held, of how many, and whether it is holding for
+submissions). Must not: decide what to fetch (documents.py, docsync.py) or touch the documents
+folder.
 """
 
 from __future__ import annotations
@@ -50,6 +52,16 @@ class TransferError(ValueError):
 
 class _Retry(Exception):
     """A break worth retrying (the link, or a 5xx from a relay that may recover)."""
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far one fetch has got: bytes of the encoded form held of `total` (0: not known yet),
+    and whether it is holding because submissions go first."""
+
+    done: int
+    total: int
+    holding: bool = False
 
 
 @dataclass
@@ -113,6 +125,7 @@ class Fetch:
         hold: Callable[[], bool] | None = None,
         pacer: Pacer | None = None,
         report: Callable[[str], None] | None = None,
+        progress: Callable[[Progress], None] | None = None,
         rng: random.Random | None = None,
         max_attempts: int = MAX_ATTEMPTS,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
@@ -130,6 +143,7 @@ class Fetch:
         self.have = ",".join(reversed(self.bases))  # newest first on the wire
         self.hold, self.pacer = hold, pacer
         self.report = report or (lambda _: None)
+        self.progress = progress or (lambda _: None)
         self.rng = rng or random.Random()
         self.max_attempts, self.sleep = max_attempts, sleep
         self.token = token  # a fresh request token per request, for relays that require one
@@ -160,6 +174,10 @@ class Fetch:
     def _offset(self) -> int:
         part = self.blobs.partial(self.target)
         return part[0].stat().st_size if part else 0
+
+    def _tell(self, holding: bool = False) -> None:
+        part = self.blobs.partial(self.target)
+        self.progress(Progress(self._offset(), part[2] if part else 0, holding))
 
     def _complete(self) -> bool:
         part = self.blobs.partial(self.target)
@@ -211,6 +229,7 @@ class Fetch:
             if (int(rng[1]), int(rng[3])) != (offset, total) or offset + int(length) != total:
                 self.blobs.drop_partial(self.target)
                 raise _Retry("the relay resumed at a different offset")
+        self._tell()
         with open(path, "ab") as f:
             async for chunk in resp.aiter_raw():
                 await self._wait_hold()
@@ -223,6 +242,7 @@ class Fetch:
                 f.write(chunk)
                 f.flush()
                 self.result.received += len(chunk)
+                self.progress(Progress(f.tell(), total))
 
     async def _wait_hold(self, force: bool = False) -> None:
         if self.hold is None:
@@ -232,6 +252,7 @@ class Fetch:
             return
         self._held_at = now
         while self.held < HOLD_MAX_S and self.hold():
+            self._tell(holding=True)
             await self.sleep(HOLD_POLL_S)
             self.held += HOLD_POLL_S
             if self.held >= HOLD_MAX_S:

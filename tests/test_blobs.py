@@ -27,7 +27,7 @@ from lowband.docs.pacing import HOLD_MAX_S, Pacer, spare_bps
 from lowband.model import DocRevision, Kind, Publish, Rights, SubKind, Submission
 from lowband.relay.app import Settings, create_app
 from lowband.store import Store
-from lowband.transfer import SUB_HEADER, Fetch, TransferError, upload
+from lowband.transfer import SUB_HEADER, Fetch, Progress, TransferError, upload
 from lowband.wire import encode_body
 
 if TYPE_CHECKING:
@@ -182,9 +182,15 @@ async def test_a_cut_transfer_resumes_from_its_offset(
     data = os.urandom(100_000)  # stored: the form is the file plus one byte
     doc = await publish(world, origin, data, 1)
     cut = CutTransport(origin._transport, at=40_000)
+    heard: list[Progress] = []
     async with httpx.AsyncClient(transport=cut, base_url=ORIGIN) as client:
-        got = await Fetch(client, ORIGIN, doc, blobs, [], sleep=no_sleep).run()
+        fetch = Fetch(client, ORIGIN, doc, blobs, [], sleep=no_sleep, progress=heard.append)
+        got = await fetch.run()
     assert got.resumed == [40_000] and got.received == got.form == len(data) + 1
+    total = len(data) + 1
+    assert heard[0] == Progress(0, total) and heard[-1] == Progress(total, total)
+    assert Progress(40_000, total) in heard  # the resumed request starts where the break left
+    assert [p.done for p in heard] == sorted(p.done for p in heard)
     assert blobs.read(doc.sha256.hex()) == data and blobs.partial(doc.sha256.hex()) is None
     assert cut.requests[1].url.params["offset"] == "40000"
     assert cut.requests[1].headers["if-range"].strip('"') == cut.etag
@@ -282,10 +288,19 @@ async def test_a_held_fetch_waits_for_the_outbox(
     async def record(s: float) -> None:
         slept.append(s)
 
+    heard: list[Progress] = []
     await Fetch(
-        origin, ORIGIN, doc, blobs, [], hold=lambda: next(checks, False), sleep=record
+        origin,
+        ORIGIN,
+        doc,
+        blobs,
+        [],
+        hold=lambda: next(checks, False),
+        sleep=record,
+        progress=heard.append,
     ).run()
     assert slept[:2] == [0.5, 0.5] and blobs.has(doc.sha256.hex())
+    assert heard[:2] == [Progress(0, 0, holding=True)] * 2 and not heard[-1].holding
 
 
 async def test_a_submission_nobody_sends_holds_a_fetch_only_so_long(

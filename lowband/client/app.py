@@ -1,10 +1,11 @@
-"""The app shell: configuration, themes, app-wide keys, and the one sync thread.
+"""The app shell: configuration, themes, app-wide keys, the sync and document threads.
 
 Owns what outlives a screen: the store the UI reads (opened on the UI
-thread, read only), the signing key, the `Syncer` of the open meeting and the
-`Listening` of its audio (each run in a thread worker, stopped on exit), the
-delegate's mode pin, the newest link and audio reports, and routing the
-threads' messages to the screen on top. Screens live in
+thread, read only), the signing key, the `Syncer` of the open meeting, its
+`DocFetcher` and the `Listening` of its audio (each run in a thread worker,
+stopped on exit, so a document keeps arriving while the delegate reads or
+listens), the delegate's mode pin, the newest link and audio reports, and
+routing the threads' messages to the screen on top. Screens live in
 `screens/`, one a file.
 """
 
@@ -24,8 +25,16 @@ from textual.binding import Binding
 from ..home import Home
 from ..store import Store
 from ..sync.ladder import Mode, mode_by_word, mode_word
+from .doc_fetcher import DocFetcher, Live
 from .listening import Listening
-from .messages import AudioChanged, AudioReport, LinkChanged, LinkReport, StoreChanged
+from .messages import (
+    AudioChanged,
+    AudioReport,
+    DocsChanged,
+    LinkChanged,
+    LinkReport,
+    StoreChanged,
+)
 from .syncer import Syncer
 from .themes import DEFAULT_THEME, HIGH_CONTRAST
 
@@ -61,6 +70,7 @@ class LowbandApp(App[None]):
         self.listening: Listening | None = None
         self.audio = AudioReport()
         self.pinned: Mode | None = None  # the delegate's mode pin; None: the ladder decides
+        self.fetcher: DocFetcher | None = None
         self.register_theme(HIGH_CONTRAST)
         self.theme = HIGH_CONTRAST.name if config.high_contrast else DEFAULT_THEME
 
@@ -165,6 +175,31 @@ class LowbandApp(App[None]):
             return "Mode automatic: it follows the link."
         return f"Mode pinned to {mode_word(self.pinned)} (the daily budget still caps it)."
 
+    def fetch_document(self, meeting: str, doc_id: str) -> bool:
+        """Queue the newest revision of a document; False if it is on its way already."""
+        if self.fetcher is None or self.fetcher.meeting != meeting:
+            self.stop_fetching()
+            self.fetcher = DocFetcher(
+                self.config.home, meeting, self.post_message, self.config.transport
+            )
+            self._run_fetcher(self.fetcher)
+        return self.fetcher.want(doc_id)
+
+    def doc_live(self, meeting: str) -> dict[str, Live]:
+        """The transfers of this meeting's documents under way, queued or failed."""
+        if self.fetcher is None or self.fetcher.meeting != meeting:
+            return {}
+        return self.fetcher.snapshot()
+
+    @work(thread=True, exclusive=True, group="docs", exit_on_error=False)
+    def _run_fetcher(self, fetcher: DocFetcher) -> None:
+        fetcher.run()
+
+    def stop_fetching(self) -> None:
+        if self.fetcher is not None:
+            self.fetcher.stop()
+            self.fetcher = None
+
     def on_store_changed(self, message: StoreChanged) -> None:
         if self._screen_stack:
             self.screen.post_message(StoreChanged())
@@ -177,6 +212,10 @@ class LowbandApp(App[None]):
             self.syncer.audio_mode = mode_by_word(self.audio.mode) if self.audio.mode else None
         if self._screen_stack:
             self.screen.post_message(AudioChanged(message.report))
+
+    def on_docs_changed(self, message: DocsChanged) -> None:
+        if self._screen_stack:
+            self.screen.post_message(DocsChanged())
 
     def on_link_changed(self, message: LinkChanged) -> None:
         self.link = message.report
@@ -195,6 +234,7 @@ class LowbandApp(App[None]):
         self.notify("High-contrast theme." if high else "Default theme.")
 
     def on_unmount(self) -> None:
+        self.stop_fetching()
         self.stop_sync()
         self.store.close()
 

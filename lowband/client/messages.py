@@ -1,4 +1,4 @@
-"""App-wide messages: what the sync and audio threads tell the screens.
+"""App-wide messages: what the sync, document and audio threads tell the screens.
 
 Each can pile up while the UI is busy, so each replaces an older one of its
 kind still waiting in the queue (`can_replace`). The app hands each to the
@@ -65,3 +65,11 @@ class AudioChanged(Message, bubble=False):
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, AudioChanged)
+
+
+@dataclass
+class DocsChanged(Message, bubble=False):
+    """A document transfer moved on, finished or failed: re-read the fetcher's snapshot."""
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, DocsChanged)

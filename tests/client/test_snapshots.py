@@ -6,6 +6,7 @@ and look at the pictures before committing them.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from lowband.client import make_app
 from lowband.model import Rights
 
 from .conftest import NOW
+from .doc_scene import add_documents
 from .room_scene import MEETING, fill
 
 SIZE = (120, 36)
@@ -36,3 +38,14 @@ def test_chair_console(tmp_path: Path, snap_compare: Any) -> None:
     fill(home, rights=Rights.CHAIR)
     app = make_app(home, MEETING, chair=True, sync=False, clock=lambda: NOW)
     assert snap_compare(app, terminal_size=SIZE)
+
+
+def test_documents_screen_high_contrast(home: Path, snap_compare: Any) -> None:
+    """The list with a held, a not fetched and a partly fetched document (its bar showing)."""
+    texts = add_documents(home)
+    annex = hashlib.sha256(texts["annex-r1"]).hexdigest()
+    partial = home / "blobs" / "partial"
+    partial.mkdir(parents=True)
+    (partial / f"{annex}.{'ab' * 8}.1200").write_bytes(b"x" * 300)
+    app = make_app(home, MEETING, high_contrast=True, sync=False, clock=lambda: NOW)
+    assert snap_compare(app, press=["d"], terminal_size=SIZE)

@@ -6,8 +6,9 @@ lines only when the user scrolls back or searches; new lines, floor changes
 and submission states arrive as `StoreChanged` from the sync thread (and a
 once-a-second look at the store catches other processes). Every action is on
 a key: r/w/p for the floor, i/c to write, / n N to search, l for language,
-a for the agenda item, 1-4 for the tabs, v to listen (b pause, m pin a
-mode, k the channel). Submissions go through the sync
+a for the agenda item, 1-4 for the tabs, d for the documents screen (fetch,
+read, compare), v to listen (b pause, m pin a mode, k the channel).
+Submissions go through the sync
 thread, which queues them durably at once, online or not.
 """
 
@@ -44,6 +45,7 @@ from ..widgets.floor_panel import FloorPanel
 from ..widgets.item_list import ItemList
 from ..widgets.status_bar import StatusBar
 from ..widgets.transcript import TranscriptView
+from .documents import DocumentsScreen
 
 if TYPE_CHECKING:
     from ..app import LowbandApp
@@ -63,6 +65,7 @@ class RoomScreen(Screen[None]):
         Binding("n", "match(1)", "Next match", show=False),
         Binding("N", "match(-1)", "Previous match", show=False),
         Binding("l", "language", "Language"),
+        Binding("d", "documents", "Documents"),
         Binding("a", "agenda", "Agenda item", show=False),
         Binding("f", "follow", "Follow", show=False),
         Binding("1", "tab('tab-interventions')", "Interventions", show=False),
@@ -331,6 +334,9 @@ class RoomScreen(Screen[None]):
 
     def action_follow(self) -> None:
         self.query_one(TranscriptView).action_follow()
+
+    def action_documents(self) -> None:
+        self.app.push_screen(DocumentsScreen(self.meeting))
 
     def action_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
