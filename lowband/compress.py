@@ -14,18 +14,34 @@ uses): both ends run the model over the stream's history (the last
 cursor is the previous event) and only the range coder's output for the new
 body travels. Bytes a range coder has emitted are final, so the bytes emitted
 while priming on the history are a prefix both ends compute alone. On the
-Resolution 167 captions this is 0.39 of the English text and 0.42 of the
-Chinese, within 5 % of zstd -19 over the whole text at once
+Resolution 167 captions this is 0.43 of the English text and 0.47 of the
+Chinese, 1.06 and 1.19 times zstd -19 over the whole text at once
 (scripts/bench_captions.py). Audio is already compressed and travels raw.
 
-Payload layout: `varint(len(raw)) || check || suffix`, so decoding is bounded
-before it starts; `check` is 4 bytes of BLAKE2b over the length and the suffix, because pyppmd's
-decoder is not safe on malformed input and must only ever see encoder output.
+Payload layout: `varint(len(raw)) || suffix`, so decoding is bounded before it
+starts.
+
+The suffix is untrusted: a relay may craft it, and the origin's checkpoints
+cover only the decoded bodies. pyppmd decodes on a worker thread that blocks
+for more input when a stream runs out; freeing the decoder then wakes it, and
+it reads past the input and writes into the output buffer already returned
+(lib/buffer/ThreadDecoder.c in pyppmd 1.3.1), which corrupted the heap. The
+encoder's own output never runs out, so a decoder that returns fewer bytes
+than asked for (or fails) was fed something else, and may be waiting: it is
+never freed (`_Quarantine`), and after `QUARANTINE_MAX` of them this process
+decodes no more PPMd payloads at all (each held decoder keeps its 1 MiB
+model). Padding the input instead, so that it never waits, costs pyppmd a
+leak of the unread padding on every decode (it never frees its input copy).
+What a decoder returns is then coded again, and a suffix other than the
+encoder's own output for those bytes is refused: damage is caught that way,
+without the 4-byte check that codec 1 carried (16 % more bytes on the
+Chinese captions).
 """
 
 from __future__ import annotations
 
-import hashlib
+import ctypes
+from collections.abc import Callable
 
 import pyppmd
 
@@ -34,7 +50,7 @@ from .wire import MAX_BATCH_EVENTS, MAX_BATCH_RAW, MAX_EVENT, Codec, ProtocolErr
 HISTORY_BYTES = 16 * 1024
 _ORDER = 6
 _MEMORY = 1 << 20  # the model needs about 12x its input; 16 KB of history fits with room
-_TAG_BYTES = 4
+QUARANTINE_MAX = 16  # decoders fed crafted input, held for good; then PPMd is refused
 
 
 def _read_varint(data: bytes, pos: int) -> tuple[int, int]:
@@ -50,24 +66,59 @@ def _read_varint(data: bytes, pos: int) -> tuple[int, int]:
             return value, pos
 
 
-def _tag(covered: bytes) -> bytes:
-    # pyppmd's decoder corrupts memory on some malformed input (found by tests/test_fuzz.py), so
-    # nothing reaches it that was not produced by an encoder: a damaged payload fails this check.
-    # A deliberately crafted one from a malicious relay still could; see docs/protocol.md.
-    return hashlib.blake2b(covered, digest_size=_TAG_BYTES, person=b"lowband-ppmd").digest()
-
-
 def _prime(history: bytes) -> tuple[pyppmd.Ppmd7Encoder, bytes]:
     enc = pyppmd.Ppmd7Encoder(_ORDER, _MEMORY)
     return enc, enc.encode(history) if history else b""
 
 
+def _suffix(history: bytes) -> tuple[bytes, Callable[[bytes], bytes]]:
+    """(prefix, code): the bytes emitted while priming on `history`, and a one-shot coder of the
+    suffix for the body that follows it."""
+    enc, prefix = _prime(history)
+    return prefix, lambda raw: enc.encode(raw) + enc.flush(endmark=False)
+
+
+class _Quarantine:
+    """Decoders that may be waiting for input: never freed, since freeing one lets its thread
+    write into freed memory. A reference taken through the C API outlives the interpreter's
+    own clean-up at exit, which a list alone would not."""
+
+    def __init__(self) -> None:
+        self.held = 0
+
+    def hold(self, decoder: pyppmd.Ppmd7Decoder) -> None:
+        ctypes.pythonapi.Py_IncRef(ctypes.py_object(decoder))
+        self.held += 1
+
+    @property
+    def full(self) -> bool:
+        return self.held >= QUARANTINE_MAX
+
+
+_quarantine = _Quarantine()
+
+
+def _decode(stream: bytes, symbols: int) -> bytes:
+    """`symbols` bytes decoded from `stream`; an empty result when it does not hold them."""
+    if _quarantine.full:
+        raise ProtocolError(
+            "Coded payloads crafted to crash this program kept arriving; it decodes no more of "
+            "them until restarted: use another relay."
+        )
+    decoder = pyppmd.Ppmd7Decoder(_ORDER, _MEMORY)
+    try:
+        out = decoder.decode(stream, symbols)
+    except ValueError:  # pyppmd's "Corrupted input data"
+        out = b""
+    if len(out) != symbols:
+        _quarantine.hold(decoder)
+        return b""
+    return bytes(out)
+
+
 def _pack(raw: bytes, history: bytes) -> tuple[int, bytes]:
-    enc, prefix = _prime(history[-HISTORY_BYTES:])
-    out = prefix + enc.encode(raw) + enc.flush(endmark=False)
-    suffix = out[len(prefix) :]
-    head = varint(len(raw))
-    packed = head + _tag(head + suffix) + suffix
+    suffix = _suffix(history[-HISTORY_BYTES:])[1](raw)
+    packed = varint(len(raw)) + suffix
     if len(packed) >= len(raw):
         return Codec.RAW, raw
     return Codec.PPMD_HISTORY, packed
@@ -83,21 +134,25 @@ def _unpack(codec: int, data: bytes, history: bytes, limit: int) -> bytes:
     size, pos = _read_varint(data, 0)
     if size > limit:
         raise ProtocolError(f"A payload announces {size} bytes; the limit is {limit}.")
-    tag, head = data[pos : pos + _TAG_BYTES], data[:pos]
-    pos += _TAG_BYTES
-    if len(tag) != _TAG_BYTES or tag != _tag(head + data[pos:]):
-        raise ProtocolError("A compressed payload is corrupt (its check does not match).")
     history = history[-HISTORY_BYTES:]
-    _, prefix = _prime(history)
-    try:
-        out = pyppmd.Ppmd7Decoder(_ORDER, _MEMORY).decode(prefix + data[pos:], len(history) + size)
-    except Exception:  # pyppmd raises SystemError or ValueError on junk; it never crashes
-        out = b""
-    if len(out) != len(history) + size or out[: len(history)] != history:
+    prefix, code = _suffix(history)
+    symbols = len(history) + size
+    stream = prefix + data[pos:]
+    # A range coder's stream starts with a zero byte; pyppmd refuses any other start by returning
+    # an error without an exception (SystemError), leaking the input, so it is refused here.
+    if not stream or stream[0] != 0 or stream[1:5] == b"\xff" * 4:
+        raise ProtocolError("A compressed payload is corrupt (it does not start a PPMd stream).")
+    out = _decode(stream, symbols)
+    if len(out) != symbols or out[: len(history)] != history:
         raise ProtocolError(
             "A compressed payload is corrupt or does not match the stream's history."
         )
-    return bytes(out[len(history) :])
+    raw = bytes(out[len(history) :])
+    # Only the encoder's own output for `raw` is accepted, so a crafted suffix that decodes to
+    # something is refused here, not later by the checkpoints.
+    if code(raw) != data[pos:]:
+        raise ProtocolError("A compressed payload is corrupt (it is not what its bytes encode to).")
+    return raw
 
 
 def pack_body(body: bytes, history: bytes, compressible: bool = True) -> tuple[int, bytes]:

@@ -125,7 +125,12 @@ def _m004(db: sqlite_utils.Database) -> None:
     db.executescript("DELETE FROM blob_forms; DELETE FROM blob_choices;")
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_m001, _m002, _m003, _m004]
+def _m005(db: sqlite_utils.Database) -> None:
+    """Forget events packed with the retired codec 1; they are packed again when next served."""
+    db.execute("UPDATE events SET codec=NULL, packed=NULL WHERE codec=1")
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_m001, _m002, _m003, _m004, _m005]
 
 
 class Store:

@@ -51,7 +51,7 @@ class Codec:
     """How an event or batch payload is encoded (see compress.py)."""
 
     RAW = 0
-    PPMD_HISTORY = 1
+    PPMD_HISTORY = 2  # 1 was the same with a 4-byte check; it is refused as unknown
 
 
 class Frame(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fields=True):
