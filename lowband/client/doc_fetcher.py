@@ -26,6 +26,7 @@ from ..docs.rate import RateMeter
 from ..home import Home
 from ..store import Store
 from ..transfer import Progress
+from .loop_thread import LoopThread
 from .messages import DocsChanged
 
 TICK_S = 0.1
@@ -51,7 +52,7 @@ class Live:
     sentence: str = ""  # the latest break ("resuming") or the failure, in one plain sentence
 
 
-class DocFetcher:
+class DocFetcher(LoopThread):
     def __init__(
         self,
         home: Home,
@@ -60,12 +61,11 @@ class DocFetcher:
         transport: httpx.AsyncBaseTransport | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        super().__init__()
         self.home, self.meeting, self.post = home, meeting, post
         self.transport, self.clock = transport, clock
         self._live: dict[str, Live] = {}
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._done = threading.Event()
         self._posted = 0.0
 
     # --- called from the UI thread ---------------------------------------------------
@@ -84,29 +84,18 @@ class DocFetcher:
         with self._lock:
             return dict(self._live)
 
-    def stop(self, wait_s: float = 5.0) -> None:
-        self._stop.set()
-        self._done.wait(wait_s)
-
     # --- the thread -------------------------------------------------------------------
-
-    def run(self) -> None:
-        """The worker thread's body: fetch what is wanted until `stop()`."""
-        try:
-            asyncio.run(self._main())
-        finally:
-            self._done.set()
 
     async def _main(self) -> None:
         with Store(self.home.store_path) as store:
-            while not self._stop.is_set():
+            while not self.stopping:
                 doc_id = self._next(store)
                 if doc_id is None:
                     await asyncio.sleep(TICK_S)
                     continue
                 task = asyncio.create_task(self._fetch(store, doc_id))
                 while not task.done():
-                    if self._stop.is_set():
+                    if self.stopping:
                         task.cancel()  # the partial file stays: the next fetch resumes it
                     await asyncio.wait({task}, timeout=TICK_S)
                 if not task.cancelled():

@@ -16,7 +16,6 @@ link.
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -31,6 +30,7 @@ from ..audio.listen import Listener
 from ..audio.playback import NoDeviceError, Sink, WavSink, open_sink
 from ..store import Store, StoreError
 from ..sync.ladder import Mode, mode_word
+from .loop_thread import LoopThread
 from .messages import AudioChanged, AudioReport
 
 REPORT_EVERY_S = 0.5
@@ -47,7 +47,7 @@ def open_player(audio_dir: Path, meeting: str, channel: str) -> tuple[Sink, str]
         return WavSink(path), str(path)
 
 
-class Listening:
+class Listening(LoopThread):
     def __init__(
         self,
         store_path: Path,
@@ -60,12 +60,11 @@ class Listening:
         post: Callable[[Message], object],
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
+        super().__init__()
         self.store_path, self.audio_dir = store_path, audio_dir
         self.meeting, self.channel, self.node_name = meeting, channel, node_name
         self.post, self.transport = post, transport
         self._pin, self.catch_up = pin, catch_up
-        self._stop = threading.Event()
-        self._done = threading.Event()
         self._listener: Listener | None = None
         self._paused = False
         self.report = AudioReport(channel=channel, state="starting")
@@ -91,20 +90,14 @@ class Listening:
         if self._listener is not None:
             self._listener.pin(mode)
 
-    def stop(self, wait_s: float = 5.0) -> None:
-        self._stop.set()
-        self._done.wait(wait_s)
-
     # --- the thread -------------------------------------------------------------------
 
     def run(self) -> None:
-        """The worker thread's body: listen until `stop()`."""
+        """The worker thread's body: listen until `stop()`; a failure is the report's last word."""
         try:
-            asyncio.run(self._main())
+            super().run()
         except (OSError, StoreError, ValueError) as exc:
             self._send(AudioReport(channel=self.channel, state="stopped", error=str(exc)))
-        finally:
-            self._done.set()
 
     async def _main(self) -> None:
         with Store(self.store_path) as store:
@@ -132,7 +125,7 @@ class Listening:
                     listener.pause()
                 stop = asyncio.Event()
                 task = asyncio.create_task(listener.run(None, stop))
-                while not self._stop.is_set() and not task.done():
+                while not self.stopping and not task.done():
                     self._send(self._describe(listener, where))
                     await asyncio.sleep(REPORT_EVERY_S)
                 stop.set()

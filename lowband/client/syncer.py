@@ -32,6 +32,7 @@ from ..store import Store
 from ..sync.ladder import Ladder, Mode
 from ..sync.modetime import ModeTime
 from ..sync.session import Uplink, make_client
+from .loop_thread import LoopThread
 from .messages import LinkChanged, LinkReport, StoreChanged
 
 TICK_S = 0.25
@@ -41,7 +42,7 @@ BUDGET_SPENT = (
 )
 
 
-class Syncer:
+class Syncer(LoopThread):
     def __init__(
         self,
         store_path: Path,
@@ -52,11 +53,10 @@ class Syncer:
         post: Callable[[Message], object],
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
+        super().__init__()
         self.store_path, self.key, self.meeting = store_path, key, meeting
         self.node_name, self.lang, self.post, self.transport = node_name, lang, post, transport
         self.audio_mode: Mode | None = None  # the listener's mode while the delegate listens
-        self._stop = threading.Event()
-        self._done = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._todo: list[Callable[[], None]] = []
         self._lock = threading.Lock()
@@ -78,22 +78,11 @@ class Syncer:
         """Hold the delegate's mode (the budget still caps it); None returns to automatic."""
         self._later(lambda: self.ladder.pin(mode, time.monotonic()))
 
-    def stop(self, wait_s: float = 5.0) -> None:
-        self._stop.set()
-        self._done.wait(wait_s)
-
     def _later(self, job: Callable[[], None]) -> None:
         with self._lock:
             self._todo.append(job)
 
     # --- the thread -------------------------------------------------------------------
-
-    def run(self) -> None:
-        """The worker thread's body: sync until `stop()`."""
-        try:
-            asyncio.run(self._main())
-        finally:
-            self._done.set()
 
     async def _main(self) -> None:
         self.store = Store(self.store_path)
@@ -125,7 +114,7 @@ class Syncer:
         last_bytes, last_save, report = 0, time.monotonic(), LinkReport()
         last_tick = last_save
         try:
-            while not self._stop.is_set():
+            while not self.stopping:
                 self._run_jobs(uplink)
                 spent = (self.ladder.budget_left() or 1) <= 0
                 if task is not None and (self._restart or spent):
