@@ -13,6 +13,7 @@ every outage, and what became of the submissions. The figures are computed in
 
     scripts/bench_links.py --quick                 # about 2 minutes, profiles in parallel
     scripts/bench_links.py --profiles hf,edge --duration 240 --json out.json
+    scripts/bench_links.py --quick --audio          # then a listener on each profile
 """
 
 from __future__ import annotations
@@ -291,6 +292,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--json", type=Path, help="also write the results to this file")
     p.add_argument("--work", type=Path, help="keep every node's home under this directory")
+    p.add_argument(
+        "--audio",
+        action="store_true",
+        help="then the audio rows on the same profiles (scripts/bench_audio.py)",
+    )
     args = p.parse_args(argv)
     if args.duration is None:
         args.duration = 45.0 if args.quick else 240.0
@@ -324,6 +330,12 @@ def main(argv: list[str] | None = None) -> int:
             json.dumps([dataclasses.asdict(r) for r in runs], indent=1, default=str)
         )
     ok = all(r.submissions.ok and r.captions.ok for r in runs)
+    if args.audio:  # a listener on each profile, after the captions-only runs
+        profiles = ",".join(n for n in names if n != BASELINE)
+        audio = [sys.executable, str(Path(__file__).with_name("bench_audio.py"))]
+        audio += ["--profiles", profiles, "--duration", str(max(60.0, args.duration))]
+        print()
+        ok = subprocess.run(audio, check=False).returncode == 0 and ok
     return 0 if ok else 1
 
 
