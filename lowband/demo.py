@@ -6,7 +6,8 @@ regional relay as real processes on 127.0.0.1, a meeting on ITU Resolution
 160 words a minute, and a delegate behind the link emulator who follows the
 transcript, asks for the floor and sends a written intervention, and a chair
 who gives the delegate the floor, while the floor's audio plays (a recorded sentence
-pair, looped, in three Opus layers). By default the delegate's terminal client
+pair, looped, in three Opus layers) and the secretariat publishes a draft of the resolution
+and, a minute later, an amended revision. By default the delegate's terminal client
 opens on the scene (and the captions stop after `duration`; quit with q);
 with `plain` it prints what the delegate sees, then the bytes the link carried.
 """
@@ -22,7 +23,7 @@ from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 
-from . import queues
+from . import docsync, queues
 from .audio.avio import iter_pcm48
 from .audio.publish import Publisher, PublishError
 from .captions import split_speaker
@@ -150,6 +151,38 @@ def chair_actions(home: Path, key_path: Path, origin_url: str, stop: threading.E
             asyncio.run(sync_once(store, MEETING, "chair", with_events=False, url=origin_url))
 
 
+def secretariat_documents(
+    home: Path, key_path: Path, origin_url: str, stop: threading.Event, notes: list[str]
+) -> None:
+    """The draft under discussion: Resolution 167 as revision 1, then, a minute later, a
+    revision 2 with one paragraph amended, so the delegate fetches a small delta (d, then g)."""
+    key = load_or_create_key(key_path)
+    draft = home / "res167-draft.txt"
+    text = resources.files("lowband.data").joinpath("res167_en.txt").read_text(encoding="utf-8")
+    amended = text.replace("electronic meetings", "electronic and hybrid meetings", 1)
+    with Store(home / "store.sqlite") as store:
+        asyncio.run(join(store, origin_url, MEETING))
+        for version, wait in ((text, 0.0), (amended, 60.0)):
+            if stop.wait(wait):
+                return
+            draft.write_text(version, encoding="utf-8")
+            asyncio.run(sync_once(store, MEETING, "secretariat-docs", url=origin_url, key=key))
+            doc, _ = asyncio.run(
+                docsync.publish(
+                    store,
+                    key,
+                    origin_url,
+                    MEETING,
+                    draft,
+                    doc_id="res167-draft",
+                    title="Draft revision of Resolution 167",
+                    agenda_item="2",
+                )
+            )
+            if doc is not None:
+                notes.append(f"(the secretariat published {doc.doc_id} revision {doc.rev})")
+
+
 def floor_microphone(
     home: Path, key_path: Path, origin_url: str, stop: threading.Event, notes: list[str]
 ) -> None:
@@ -224,6 +257,11 @@ def run(  # type: ignore[no-untyped-def]
                 ),
             ),
             threading.Thread(target=delegate_actions, args=(delegate, stop, notes), daemon=True),
+            threading.Thread(
+                target=secretariat_documents,
+                args=(work / "docs", work / "origin" / "key", origin.url, stop, notes),
+                daemon=True,
+            ),
             threading.Thread(
                 target=floor_microphone,
                 args=(work / "floor", work / "origin" / "key", origin.url, stop, notes),
