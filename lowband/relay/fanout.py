@@ -140,6 +140,6 @@ def _next(ex: Exchange, view: MeetingView, now: float) -> tuple[bytes, bool]:
     frames = follower.pull(view, now)
     if follower.ended:
         return b"".join(frames), True
-    if not frames and not ex.live and follower.caught_up(view):
-        return b"", True
+    if not ex.live and follower.caught_up(view):
+        return b"".join(frames), True  # a one-off exchange ends once caught up, parked or not
     return b"".join(frames), False
