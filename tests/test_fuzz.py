@@ -72,7 +72,7 @@ def test_frames(data: bytes) -> None:
         st.one_of(
             st.binary(min_size=7, max_size=9),
             st.binary(max_size=2000),
-            st.integers(-1, 1 << 70),
+            st.integers(-(1 << 63), (1 << 64) - 1),
             st.none(),
         ),
         max_size=4,
