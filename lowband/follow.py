@@ -16,7 +16,7 @@ from collections.abc import Callable
 from nacl.signing import SigningKey
 
 from .model import Kind
-from .node import Node, Role
+from .node import INLINE_LIMIT, Node, Role
 from .render import clock, line
 from .store import Store
 from .sync.session import Uplink, make_client
@@ -86,7 +86,16 @@ async def follow(
     key: SigningKey | None = None,
 ) -> None:
     """Print what is stored, then keep syncing and printing until `stop` is set."""
-    node = Node(store, meeting, Role.CLIENT, node_name, lang, key=key)
+    node = Node(
+        store,
+        meeting,
+        Role.CLIENT,
+        node_name,
+        lang,
+        key=key,
+        inline_limit=INLINE_LIMIT,
+        documents_root=store.path.parent,
+    )
     printer = Printer(store, meeting, node.wants(), out, verified_only)
     printer.flush()
     parent = store.parent(meeting)

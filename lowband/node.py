@@ -6,6 +6,12 @@ questions), rebuilds the receiver's state from the store, and applies each
 batch of effects in one transaction, committed before more bytes are read
 (STYLE rule 6). A delegate's client and a relay's mirror differ only in what
 they want and which queue they forward (`Role`).
+
+A client that asks for inline documents (`inline_limit`) names the revisions it holds in
+its request; a form that arrives inline is decoded against them after the batch that carried
+its docs event is committed, checked against that event's SHA-256 and stored as a blob (or
+refused with one sentence in `refused`, leaving the revision to `docs get`); its file appears
+in the documents folder, as `docs get` writes it, once a checkpoint covers the docs event.
 """
 
 from __future__ import annotations
@@ -13,12 +19,15 @@ from __future__ import annotations
 import enum
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from nacl.signing import SigningKey
 
-from . import queues
+from . import documents, queues
+from .blobs import BlobError, BlobStore, short_id, write_atomic
 from .compress import History
 from .crypto import sign_auth
+from .docs.forms import decode_form
 from .model import (
     ChatMessage,
     FloorChange,
@@ -30,12 +39,14 @@ from .model import (
 )
 from .store import Store
 from .sync import outbox
+from .sync.delta import DeltaError
 from .sync.modetime import ModeTime
 from .sync.receiver import (
     AckSeen,
     Anchored,
     Append,
     Effect,
+    InlineDoc,
     NewStream,
     PeerHello,
     Receiver,
@@ -44,6 +55,7 @@ from .sync.receiver import (
     Verified,
 )
 from .wire import (
+    MAX_DOCS_HELD,
     AckState,
     Auth,
     ProtocolError,
@@ -55,6 +67,8 @@ from .wire import (
 
 _OUTCOME_KINDS = {Kind.FLOOR: FloorChange, Kind.INTERVENTION: Intervention, Kind.CHAT: ChatMessage}
 
+
+INLINE_LIMIT = 4096  # a delegate's client takes forms this small inside the exchange
 
 RELAY_STREAMS = [
     "notice",
@@ -103,6 +117,10 @@ class Node:
     audio: set[str] = field(default_factory=set)  # audio streams wanted (a relay: its children's)
     key: SigningKey | None = None  # signs a short-lived token in each request when set
     modes: ModeTime | None = None  # a delegate's client: time in each mode, for the relay
+    inline_limit: int = 0  # the largest document form taken inside the exchange (0: none)
+    documents_root: Path | None = None  # the home whose documents folder inline revisions go to
+    inline_received: int = 0  # revisions that arrived inline and were stored
+    _unwritten: dict[str, int] = field(default_factory=dict)  # sha -> docs seq, until verified
 
     def wants(self) -> list[str]:
         """Stream name prefixes this node follows. Audio only as asked: a relay pulls from its
@@ -145,7 +163,19 @@ class Node:
             history=True,
             auth=self._auth(),
             mode_s=self.modes.take() if self.modes is not None else [],
+            docs_held=self.held_docs() if with_events and self.inline_limit else [],
+            inline_limit=self.inline_limit if with_events else 0,
         )
+
+    def held_docs(self) -> list[bytes]:
+        """The newest held revision of each document, newest first: the bases a relay may
+        encode an inline form against."""
+        blobs = BlobStore(self.store, sweep=False)
+        newest: dict[str, bytes] = {}
+        for e in reversed(documents.entries(self.store, self.meeting)):
+            if e.doc.doc_id not in newest and blobs.has(e.sha):
+                newest[e.doc.doc_id] = bytes.fromhex(short_id(e.sha))
+        return list(newest.values())[:MAX_DOCS_HELD]
 
     def undelivered(self, req: SyncRequest) -> None:
         """The relay did not take `req`: what it reported goes in a later request."""
@@ -199,7 +229,59 @@ class Node:
         # What came from the parent can be fetched again: no fsync per chunk (see Store.tx).
         with self.store.tx(durable=False):
             for e in effects:
-                self._apply_one(e, now_ms)
+                if not isinstance(e, InlineDoc):
+                    self._apply_one(e, now_ms)
+        for e in effects:  # after the commit: their docs events are in the store now
+            if isinstance(e, InlineDoc):
+                self._inline(e)
+        if self._unwritten:
+            self._write_verified()
+
+    def _inline(self, e: InlineDoc) -> None:
+        """Decode, check and store a revision sent inline; refuse it in one sentence."""
+        target = e.target.hex()
+        entry = next(
+            (x for x in documents.entries(self.store, self.meeting) if x.sha.startswith(target)),
+            None,
+        )
+        if entry is None:
+            self.refused.append(
+                f"The relay sent document {target} inline, which no docs event names."
+            )
+            return
+        name = f"{entry.doc.doc_id} r{entry.doc.rev}"
+        blobs = BlobStore(self.store, sweep=False)
+        if blobs.has(entry.sha):
+            return
+        bases: dict[str, bytes] = {}
+        try:
+            if e.base:
+                base = blobs.resolve(e.base.hex())
+                if base is None:
+                    raise DeltaError(f"it is encoded against {e.base.hex()}, which is not held.")
+                bases[short_id(base)] = blobs.read(base)
+            data = decode_form(
+                e.data, bases, max_size=entry.doc.size, expected_sha256=entry.doc.sha256
+            )
+            blobs.put(data, entry.sha)
+        except (DeltaError, BlobError) as exc:
+            self.refused.append(
+                f"Refused {name} sent inline by {self.peer or 'the relay'}: {exc}"
+                " `lowband docs get` fetches it."
+            )
+            return
+        self.inline_received += 1
+        self._unwritten[entry.sha] = entry.seq
+
+    def _write_verified(self) -> None:
+        """Write inline revisions whose docs event a checkpoint now covers to the folder."""
+        for e in documents.entries(self.store, self.meeting):
+            if e.sha in self._unwritten and e.verified:
+                del self._unwritten[e.sha]
+                if self.documents_root is not None:
+                    dest = documents.doc_path(self.documents_root, self.meeting, e.doc)
+                    if not dest.exists():
+                        write_atomic(dest, BlobStore(self.store, sweep=False).read(e.sha))
 
     def _apply_one(self, e: Effect, now_ms: int) -> None:
         m = self.meeting

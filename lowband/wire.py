@@ -33,6 +33,9 @@ MAX_SUBS = 64
 MODE_NAMES = ("offline", "text", "voice", "voice+", "full")  # the order of sync/ladder.py's Mode
 MODES = len(MODE_NAMES)
 MAX_MODE_S = 7 * 24 * 3600  # one report covers at most a week of one mode
+DOC_ID_BYTES = 8  # a revision named by the first 8 bytes of its SHA-256 (blobs.py's short id)
+MAX_DOCS_HELD = 256
+MAX_INLINE = 64 * 1024  # the largest inline limit a request may ask for
 
 CONTENT_TYPE = "application/x-lowband"
 
@@ -152,6 +155,20 @@ class AnchorFrame(Frame, tag=10):
     sig: Sig
 
 
+DocId = Annotated[bytes, msgspec.Meta(min_length=DOC_ID_BYTES, max_length=DOC_ID_BYTES)]
+
+
+class DocForm(Frame, tag=11):
+    """A document revision carried inside the exchange: `target` names it, `data` is its
+    encoded form (docs/forms.py) against the held revision `base` (empty: a whole-file form).
+    Sent only after the docs event that announces `target`, to a follower that asked for
+    inline documents; the follower checks the result against that event's SHA-256."""
+
+    target: DocId
+    base: Annotated[bytes, msgspec.Meta(max_length=DOC_ID_BYTES)]
+    data: Annotated[bytes, msgspec.Meta(max_length=MAX_INLINE)]
+
+
 ResponseFrame = (
     Hello
     | Ack
@@ -163,6 +180,7 @@ ResponseFrame = (
     | End
     | HistoryRef
     | AnchorFrame
+    | DocForm
 )
 
 
@@ -204,6 +222,10 @@ class SyncRequest(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_f
     # Whole seconds the client spent in each mode (offline, text, voice, voice+, full) since
     # its last delivered request, for the relay's statistics.
     mode_s: Annotated[list[ModeSeconds], msgspec.Meta(max_length=MODES)] = []
+    # Document revisions the node holds (first 8 bytes of each SHA-256), and the largest form
+    # it takes inside this exchange (DocForm; 0: none, the default for relays and CLI tools).
+    docs_held: Annotated[list[DocId], msgspec.Meta(max_length=MAX_DOCS_HELD)] = []
+    inline_limit: Annotated[int, msgspec.Meta(ge=0, le=MAX_INLINE)] = 0
 
 
 class BlobAuth(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fields=True):

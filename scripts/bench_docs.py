@@ -5,14 +5,17 @@ one run, checking that each one rebuilds the new revision exactly, and printing 
 and summary tables (bench_docs_report.py). Must not: be imported by lowband, or fetch anything.
 
     python scripts/bench_docs.py [--cache DIR] [--level 19] [--kind text|office] [--json FILE]
+                                 [--inline-limit 4096]
 
 Methods (bytes are what crosses the link for one revision):
   lowband    lowband.sync.delta.encode_delta for text; for Office files the normalised file's
              office delta (lowband.docs.office_delta), the receiver holding every earlier
              revision. Payload plus lowband's delta header, base ids as on the wire ("lowband
              codec").
-  relay      lowband through a relay, protocol included: RESERVED for the core engineer, see
-             relay_transfer() below.
+  relay      lowband through a relay process, protocol included (bench_docs_relay.py): a form
+             of at most --inline-limit bytes (default 4096, a delegate client's) inside the
+             sync exchange, the DocForm frame and the request's inline fields counted; a
+             larger one (or all, with --inline-limit 0) by HTTP GET, heads counted.
   zstd-pf    zstd -19 --patch-from=<previous revision> (CLI, its own frame header and checksum).
   xdelta3    xdelta3 -9 -e -s <previous>.   bsdiff   bsdiff <previous> <new>.
   rdiff      librsync: the signature the receiver sends (recommended block size, minimum safe
@@ -111,16 +114,16 @@ def byte_tools(tmp: Path, prev: Path, new: Path, level: int) -> dict[str, Result
     return r
 
 
-def relay_transfer(pair: dict[str, Any], cache: Path) -> Result | None:
+def relay_transfer(pair: dict[str, Any], cache: Path, inline_limit: int) -> Result | None:
     """Lowband through a relay, protocol included (scripts/bench_docs_relay.py).
 
     Publishes every revision in pair["bases"] and pair["new"] to an origin process, has a
-    delegate that holds the bases fetch the new one through a relay process, and returns
-    (bytes on the wire both ways, counted by the link emulator; request to response head;
-    decode s; exact)."""
+    delegate that holds the bases receive the new one through a relay process (inside the
+    sync exchange when its form fits `inline_limit`, else by HTTP), and returns (bytes on the
+    wire, protocol included; request to response head; decode s; exact)."""
     from bench_docs_relay import transfer
 
-    return transfer(pair, cache)
+    return transfer(pair, cache, inline_limit)
 
 
 def lowband_codec(kind: str, new: bytes, bases: list[bytes], level: int) -> tuple[Any, ...]:
@@ -151,12 +154,12 @@ def lowband_codec(kind: str, new: bytes, bases: list[bytes], level: int) -> tupl
     )
 
 
-def bench_pair(pair: dict[str, Any], cache: Path, tmp: Path, level: int) -> Row:
+def bench_pair(pair: dict[str, Any], cache: Path, tmp: Path, level: int, inline_limit: int) -> Row:
     new_p, prev_p = cache / pair["new"], cache / pair["prev"]
     new, bases = new_p.read_bytes(), [(cache / b).read_bytes() for b in pair["bases"]]
     *lb, method, base, published, content = lowband_codec(pair["kind"], new, bases, level)
     results = {"lowband": tuple(lb), **byte_tools(tmp, prev_p, new_p, level)}
-    relay = relay_transfer(pair, cache)
+    relay = relay_transfer(pair, cache, inline_limit)
     if relay is not None:
         results["relay"] = relay
     if pair["kind"] == "office":
@@ -174,6 +177,12 @@ def main() -> None:
     parser.add_argument("--level", type=int, default=19)
     parser.add_argument("--kind", choices=("text", "office"))
     parser.add_argument("--json", type=Path, help="also write every measurement here")
+    parser.add_argument(
+        "--inline-limit",
+        type=int,
+        default=4096,
+        help="largest form sent inside the sync exchange (0: every revision by HTTP GET)",
+    )
     args = parser.parse_args()
     ensure_tools()
     manifest = json.loads((args.cache / "manifest.json").read_text())
@@ -181,7 +190,7 @@ def main() -> None:
     rows: list[Row] = []
     with tempfile.TemporaryDirectory() as tmp:
         for pair in pairs:
-            rows.append(bench_pair(pair, args.cache, Path(tmp), args.level))
+            rows.append(bench_pair(pair, args.cache, Path(tmp), args.level, args.inline_limit))
             print_row(rows[-1], header=len(rows) == 1)
     bad = [(r.pair, m) for r in rows for m, res in r.results.items() if not res[3]]
     print_summaries(rows)

@@ -7,11 +7,20 @@ revision pair on it. Must not: be imported by lowband, or listen anywhere but 12
 
 Per pair: every revision (bases, then new) is published to the origin as revisions of a
 document of its own under the agenda item "bench", so the relay prefetches the newest one
-while idle, as it would for the current item; the delegate fetches the bases through the
-relay; then the new revision is fetched with the bases held. Reported:
-  bytes   what the emulator carried both ways for that one fetch: the HTTP request (have=
-          list included), response head and encoded form, so protocol included;
-  encode  request to response head: the relay's encoding for this receiver's held set;
+while idle, as it would for the current item; the delegate syncs the docs stream and fetches
+the bases through the relay; then the new revision is published and reaches the delegate:
+
+  inline (`inline_limit` > 0, the default 4096 of a delegate's client): one sync exchange
+          (POST /v1/sync) through the emulator, the delegate naming the newest revision of
+          this document it holds. If the relay sends the new revision inside it (a DocForm
+          frame, its form at most the limit), bytes are that frame plus what the request's
+          two inline fields (held revisions, limit) add; the exchange's other frames (the docs
+          event, checkpoints) are paid by the docs stream either way. Otherwise the revision
+          is fetched by HTTP as below, and the request's inline fields are added to its bytes.
+  HTTP    (`inline_limit` 0, or a form over the limit): what the emulator carried both ways
+          for the one GET: the request (have= list included), response head and encoded form.
+  encode  HTTP: request to response head, the relay's encoding for this held set; inline: 0
+          (the relay prepared the form before sending the frame);
   decode  the delegate's decode and SHA-256 check;  exact: the result is the published file.
 """
 
@@ -22,19 +31,25 @@ import atexit
 import hashlib
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from lowband import docsync, documents
-from lowband.blobs import BlobStore
+from lowband.blobs import BlobStore, short_id
 from lowband.home import Home
 from lowband.linkem import LinkEmulatorThread
 from lowband.model import DocRevision
+from lowband.node import Node, Role
 from lowband.store import Store
-from lowband.sync.session import make_client
+from lowband.sync.receiver import InlineDoc
+from lowband.sync.session import Uplink, make_client
 from lowband.testbed import Relay, cli, stream_state, wait_for
 from lowband.transfer import Fetch
+from lowband.wire import DocForm, encode_frame, encode_request
 
 M = "bench"
 ITEM = "bench"
@@ -109,6 +124,41 @@ def bed() -> Bed:
     return _bed
 
 
+@dataclass
+class BenchNode(Node):
+    """The delegate's node, naming only this pair's document as held (as a delegate that
+    holds just it would), and counting what arrives inline."""
+
+    doc_id: str = ""
+    frame_bytes: int = 0
+    field_bytes: int = 0
+    decode_s: float = 0.0
+
+    def held_docs(self) -> list[bytes]:
+        revs = documents.revisions(documents.entries(self.store, self.meeting), self.doc_id)
+        blobs = BlobStore(self.store, sweep=False)
+        held = [e.sha for e in reversed(revs) if blobs.has(e.sha)]
+        return [bytes.fromhex(short_id(held[0]))] if held else []
+
+    def request(self, live: bool, with_events: bool = True, checkpoint_every: int = 45) -> Any:
+        req = super().request(live, with_events, checkpoint_every)
+        plain = msgspec.structs.replace(req, docs_held=[], inline_limit=0)
+        self.field_bytes += len(encode_request(req)) - len(encode_request(plain))
+        return req
+
+    def _inline(self, e: InlineDoc) -> None:
+        started = time.perf_counter()
+        super()._inline(e)
+        self.decode_s += time.perf_counter() - started
+        self.frame_bytes += len(encode_frame(DocForm(e.target, e.base, e.data)))
+
+
+async def _sync(b: Bed, node: Node) -> None:
+    """One exchange that ends when the delegate is caught up (and any inline form sent)."""
+    async with make_client() as client:
+        await Uplink(node, b.url, client).exchange(live=False)
+
+
 async def _fetch(b: Bed, doc: DocRevision, have: list[str]) -> Fetch:
     blobs = BlobStore(b.delegate)
     async with make_client() as client:
@@ -117,31 +167,52 @@ async def _fetch(b: Bed, doc: DocRevision, have: list[str]) -> Fetch:
     return fetch
 
 
-def transfer(pair: dict[str, Any], cache: Path) -> Result:
+def transfer(pair: dict[str, Any], cache: Path, inline_limit: int = 0) -> Result:
     b = bed()
     doc_id = "p" + hashlib.sha256(pair["id"].encode()).hexdigest()[:16]
     ext = Path(pair["new"]).suffix if pair["kind"] == "office" else ".txt"
     revs: list[DocRevision] = []
-    for i, name in enumerate([*pair["bases"], pair["new"]]):
-        path = b.tmp / f"{doc_id}-{i}{ext}"
-        shutil.copyfile(cache / name, path)
-        revs.append(b.publish(path, doc_id))
-    *bases, new = revs
-    count = len(documents.entries(b.origin_store, M))
-    wait_for(lambda: stream_state(b.tmp / "relay", M, "docs")[0] >= count, what="relay docs")
+    for i, name in enumerate(pair["bases"]):
+        revs.append(b.publish(_copy(b, cache / name, doc_id, i, ext), doc_id))
+    _wait_docs(b)
+    asyncio.run(_sync(b, Node(b.delegate, M, Role.CLIENT, "bench")))  # the docs events
     have: list[str] = []
-    for base in bases:  # the receiver holds every earlier revision, fetched as it would be
+    for base in revs:  # the receiver holds every earlier revision, fetched as it would be
         asyncio.run(_fetch(b, base, have))
         have.insert(0, base.sha256.hex())
+    path = _copy(b, cache / pair["new"], doc_id, len(revs), ext)
+    new = b.publish(path, doc_id)
     target = new.sha256.hex()
     blobs = BlobStore(b.delegate)
     if blobs.has(target):  # held from another pair (same bytes): fetch it for real again
         blobs.forget(target)
+    _wait_docs(b)
     wait_for(lambda: b.relay_holds(target), timeout=300, what="the relay's prefetch")
-    before = b.link.stats()
-    fetch = asyncio.run(_fetch(b, new, [h for h in have if h != target]))
-    after = b.link.stats()
-    wire = sum(after[k] - before[k] for k in ("bytes_down", "bytes_up"))
-    path = b.tmp / f"{doc_id}-{len(bases)}{ext}"
+    wire, first_byte, decode = 0, 0.0, 0.0
+    if inline_limit:
+        node = BenchNode(
+            b.delegate, M, Role.CLIENT, "bench", inline_limit=inline_limit, doc_id=doc_id
+        )
+        asyncio.run(_sync(b, node))
+        wire, decode = node.frame_bytes + node.field_bytes, node.decode_s
+    else:
+        asyncio.run(_sync(b, Node(b.delegate, M, Role.CLIENT, "bench")))
+    if not blobs.has(target):  # over the limit (or no inline): by HTTP
+        before = b.link.stats()
+        fetch = asyncio.run(_fetch(b, new, [h for h in have if h != target]))
+        after = b.link.stats()
+        wire += sum(after[k] - before[k] for k in ("bytes_down", "bytes_up"))
+        first_byte, decode = fetch.result.first_byte_s or 0.0, fetch.result.decode_s
     exact = blobs.read(target) == docsync.prepare(path)
-    return wire, fetch.result.first_byte_s or 0.0, fetch.result.decode_s, exact
+    return wire, first_byte, decode, exact
+
+
+def _copy(b: Bed, src: Path, doc_id: str, i: int, ext: str) -> Path:
+    path = b.tmp / f"{doc_id}-{i}{ext}"
+    shutil.copyfile(src, path)
+    return path
+
+
+def _wait_docs(b: Bed) -> None:
+    count = len(documents.entries(b.origin_store, M))
+    wait_for(lambda: stream_state(b.tmp / "relay", M, "docs")[0] >= count, what="relay docs")

@@ -25,8 +25,10 @@ from ppmd_children import LINES, decode_in_children, junk
 from ppmd_children import crafted as crafted_input
 
 from lowband import captions
-from lowband.compress import unpack_batch, unpack_body
+from lowband.compress import History, unpack_batch, unpack_body
+from lowband.crypto import chain_genesis
 from lowband.relay.app import Settings, create_app
+from lowband.sync.receiver import InlineDoc, Receiver, StreamState
 from lowband.wire import (
     Codec,
     FrameReader,
@@ -59,6 +61,33 @@ def test_frames(data: bytes) -> None:
     tried["frames"] += 1
     try:
         list(FrameReader().feed(data))
+    except ProtocolError:
+        pass
+
+
+@FUZZ
+@given(
+    st.sampled_from(["docs", "notice"]),
+    st.lists(
+        st.one_of(
+            st.binary(min_size=7, max_size=9),
+            st.binary(max_size=2000),
+            st.integers(-(1 << 63), (1 << 64) - 1),
+            st.none(),
+        ),
+        max_size=4,
+    ),
+)
+def test_doc_forms(stream: str, fields: list[object]) -> None:
+    tried["doc forms"] += 1
+    payload = msgspec.msgpack.encode([11, *fields])
+    state = StreamState(1, stream, 0, chain_genesis(MEETING, stream), 0, History())
+    receiver = Receiver(MEETING, bytes(32), 0, [state])
+    try:
+        for frame in FrameReader().feed(varint(len(payload)) + payload):
+            (effect,) = receiver.on_frame(frame)
+            assert isinstance(effect, InlineDoc) and stream == "docs"
+            assert len(effect.target) == 8 and len(effect.base) in (0, 8)
     except ProtocolError:
         pass
 
@@ -183,6 +212,8 @@ REQUESTS = st.builds(
     WANTS,
     st.lists(st.sampled_from(["", "chat/", "audio/"]), max_size=3),
     st.integers(0, 50),
+    docs_held=st.lists(st.binary(min_size=7, max_size=9), max_size=4),
+    inline_limit=st.integers(0, 1 << 17),
 )
 
 

@@ -27,7 +27,7 @@ from .. import usage
 from ..delegate import submit
 from ..follow import record_link
 from ..model import SubKind
-from ..node import Node, Role
+from ..node import INLINE_LIMIT, Node, Role
 from ..store import Store
 from ..sync.ladder import Ladder, Mode
 from ..sync.modetime import ModeTime
@@ -98,6 +98,8 @@ class Syncer(LoopThread):
                 self.lang,
                 key=self.key,
                 modes=self.modes,
+                inline_limit=INLINE_LIMIT,
+                documents_root=self.store_path.parent,
             )
             self.ladder = Ladder(Mode.TEXT)
             usage.limit_ladder(self.store, self.ladder)

@@ -39,6 +39,7 @@ from ..sync.session import make_client
 from ..transfer import Fetch, TransferError, signer
 from ..wire import AUTH_HEADER, ProtocolError, decode_blob_auth
 from . import upload
+from .inline import InlineForms
 
 if TYPE_CHECKING:
     from .app import RelayState
@@ -58,6 +59,7 @@ HAVE_RULE = (
 def blob_routes(state: RelayState) -> list[BaseRoute]:
     service = BlobService(state)
     state.hub.observe(service.wake)
+    state.views.forms = InlineForms(service, state.fanout.poke)
     return [Route("/v1/blobs/{sha}", service.endpoint, methods=["GET", "PUT"])]
 
 
@@ -188,7 +190,7 @@ class BlobService:
                 return _say(503, f"{self.name} cannot fetch the blob from its parent now: {exc}")
         bases = [b for p in have if (b := self.blobs.resolve(p)) is not None and b != sha]
         try:
-            etag, size, path = await self.form(sha, bases)
+            etag, size, path, _ = await self.form(sha, bases)
         except BlobError as exc:
             return _say(503, f"{exc} Try again.")
         if offset and request.headers.get("if-range", f'"{etag}"').strip('"') != etag:
@@ -201,15 +203,16 @@ class BlobService:
         body = _chunks(path, offset, size, self.state.metrics.document_served)
         return StreamingResponse(body, status_code=206 if offset else 200, headers=headers)
 
-    async def form(self, target: str, bases: list[str]) -> tuple[str, int, Path]:
-        """(etag, size, path) of the form of target for these held bases, newest first;
-        encoded at most once per target and set of bases."""
+    async def form(self, target: str, bases: list[str]) -> tuple[str, int, Path, str]:
+        """(etag, size, path, base) of the form of target for these held bases, newest first
+        (base: the one it is encoded against, "" for none); encoded at most once per target
+        and set of bases."""
         key = ",".join(sorted(short_id(b) for b in bases))
         lock = self.locks.setdefault(f"{target}/{key}", asyncio.Lock())
         async with lock:
             base = self.blobs.choice(target, key)
             if base is not None and (cached := self.blobs.form(target, base)) is not None:
-                return cached[0], cached[1], self.blobs.form_path(target, base)
+                return cached[0], cached[1], self.blobs.form_path(target, base), base
             new = await asyncio.to_thread(self.blobs.load, target)
             held = {}
             for b in reversed(bases):  # oldest first: the codec breaks ties towards later ones
@@ -226,7 +229,7 @@ class BlobService:
             self.blobs.evict_forms(self.state.settings.forms_cache_bytes, (target, base))
             self.blobs.set_choice(target, key, base)
             self.locks.pop(f"{target}/{key}", None)
-            return etag, len(delta.data), self.blobs.form_path(target, base)
+            return etag, len(delta.data), self.blobs.form_path(target, base), base
 
     async def fetch_from_parent(self, meeting: str, doc: DocRevision) -> None:
         """Fetch one revision from the parent, offering what this relay holds; once at a time."""

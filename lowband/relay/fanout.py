@@ -93,6 +93,10 @@ class Fanout:
         ex.due = now + ex.follower.wake_in(now)
         self._arm(ex.due)
 
+    def poke(self, meeting: str) -> None:
+        """Something a parked follower may want is ready (an inline document form): look."""
+        self._on_move(meeting)
+
     def _on_move(self, meeting: str) -> None:
         if not self._parked.get(meeting):
             return  # nobody is parked: exchanges on their own tasks look again by themselves
@@ -136,6 +140,6 @@ def _next(ex: Exchange, view: MeetingView, now: float) -> tuple[bytes, bool]:
     frames = follower.pull(view, now)
     if follower.ended:
         return b"".join(frames), True
-    if not frames and not ex.live and follower.caught_up(view):
-        return b"", True
+    if not ex.live and follower.caught_up(view):
+        return b"".join(frames), True  # a one-off exchange ends once caught up, parked or not
     return b"".join(frames), False

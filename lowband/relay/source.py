@@ -5,17 +5,20 @@ checkpoints (one snapshot shared by every follower until the store moves) and
 the cache of encoded frames, so each event is compressed and framed once and
 the same bytes go to every follower (DESIGN section 4). An audio stream whose older events
 were pruned starts at its anchor (relay/retention.py); audio batches are raw, so their bytes
-never depend on what was pruned.
+never depend on what was pruned. Inline document forms come from the node's `InlineForms`
+(relay/inline.py), which prepares them off the fan-out's pass.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from ..compress import pack_batch, pack_body
 from ..model import Checkpoint, Kind
 from ..store import AUDIO_PREFIX, Store
+from ..sync.serve import Inline
 from ..wire import (
     BLOCK_EVENTS,
     AnchorFrame,
@@ -25,6 +28,9 @@ from ..wire import (
     decode_canonical,
     encode_frame,
 )
+
+if TYPE_CHECKING:
+    from .inline import InlineForms
 
 BATCH_RAW_BYTES = 16 * 1024  # catch-up batches stay small, so priorities still interleave
 BATCH_MAX_EVENTS = 256
@@ -54,11 +60,18 @@ class MeetingView:
     """A snapshot of one meeting at one store generation."""
 
     def __init__(
-        self, store: Store, meeting: str, cache: FrameCache, before: MeetingView | None = None
+        self,
+        store: Store,
+        meeting: str,
+        cache: FrameCache,
+        before: MeetingView | None = None,
+        forms: InlineForms | None = None,
     ) -> None:
         self.store = store
         self.meeting = meeting
         self.cache = cache
+        self.forms = forms
+        self._targets: dict[tuple[int, int], list[str]] = {}
         rows = store.streams(meeting)
         info = store.meeting(meeting)
         self.epoch_ms = info.epoch_ms if info else 0
@@ -163,6 +176,19 @@ class MeetingView:
             return None
         return encode_frame(CheckpointFrame(no, cp.seq, cp.ts_ms - self.epoch_ms, cp.sig))
 
+    def doc_targets(self, no: int, after: int, upto: int) -> Sequence[str]:
+        if self.forms is None:
+            return []
+        got = self._targets.get((after, upto))
+        if got is None:  # once per snapshot for every follower that read the same events
+            got = self._targets[(after, upto)] = self.forms.targets(self.meeting, after, upto)
+        return got
+
+    def inline_form(self, target: str, held: frozenset[bytes], limit: int) -> bytes | Inline:
+        if self.forms is None:
+            return Inline.NEVER
+        return self.forms.frame(target, held, limit)
+
 
 class Views:
     """The current snapshot of each meeting, rebuilt when its generation moves."""
@@ -170,12 +196,14 @@ class Views:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.cache = FrameCache()
+        self.forms: InlineForms | None = None  # set by the blob endpoint (relay/blobs.py)
         self._views: dict[str, tuple[int, MeetingView]] = {}
 
     def get(self, meeting: str, generation: int) -> MeetingView:
         held = self._views.get(meeting)
         if held is None or held[0] != generation:
             before = held[1] if held else None
-            held = (generation, MeetingView(self.store, meeting, self.cache, before))
+            view = MeetingView(self.store, meeting, self.cache, before, self.forms)
+            held = (generation, view)
             self._views[meeting] = held
         return held[1]

@@ -6,7 +6,9 @@ that decodes the next frame, what is verified against the origin's
 checkpoints, and which hashes still wait for one. It checks that events come
 gapless and in order, extends the hash chain, and verifies checkpoints with
 the origin's key. A checkpoint that does not match the chain means a relay
-altered or forged something: the unverified tail is refused.
+altered or forged something: the unverified tail is refused. A document form
+carried inline (DocForm) is passed on as it came, only after the docs stream
+is known: the node decodes it and checks it against the docs event.
 
 It performs no I/O: the driver applies the returned effects to the store in
 one transaction, commits, and only then reads the next bytes.
@@ -25,6 +27,7 @@ from ..wire import (
     AnchorFrame,
     Batch,
     CheckpointFrame,
+    DocForm,
     End,
     EventFrame,
     Hello,
@@ -118,8 +121,27 @@ class FetchHistory:
     last: int
 
 
+@dataclass(frozen=True)
+class InlineDoc:
+    """A revision's encoded form sent inside the exchange: `target` and `base` are 8-byte
+    ids (base empty: a whole-file form). Untrusted until decoded and checked by the node."""
+
+    target: bytes
+    base: bytes
+    data: bytes
+
+
 Effect = (
-    NewStream | Append | Verified | Anchored | Refused | AckSeen | PeerHello | Ended | FetchHistory
+    NewStream
+    | Append
+    | Verified
+    | Anchored
+    | Refused
+    | AckSeen
+    | PeerHello
+    | Ended
+    | FetchHistory
+    | InlineDoc
 )
 
 
@@ -191,6 +213,12 @@ class Receiver:
                 s = self._stream(no)
                 cp = Checkpoint(s.name, seq, self.epoch_ms + cp_ts, sig)
                 return self._anchor(s, Anchor(seq, h, ts, cp))
+            case DocForm(target=target, base=base, data=data):
+                if self.by_name("docs") is None:
+                    raise ProtocolError("A document arrived before the docs stream was announced.")
+                if base and len(base) != len(target):
+                    raise ProtocolError("A document's base is named by neither 0 nor 8 bytes.")
+                return [InlineDoc(target, base, data)]
             case HistoryRef(no=no, first=first, last=last):
                 s = self._stream(no)
                 if first * BLOCK_EVENTS != s.head or last < first:

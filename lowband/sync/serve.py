@@ -7,7 +7,11 @@ when it covers events the follower has not had verified, and no more often
 than the follower asked (`checkpoint_every`), because on a 9.6 kbit/s link a
 64-byte signature every two seconds costs more than the captions; one
 heartbeat checkpoint when none went out for a while; a keep-alive when the
-line has been silent; and the byte budget.
+line has been silent; the byte budget; and, for a follower that asks for them
+(`inline_limit`), document revisions small enough to ride inside the exchange: each new
+revision the docs stream carries, after everything of higher priority in the same pull,
+once per exchange, only when the source has its form at hand (it computes forms elsewhere,
+once for every follower, and never inside a pull).
 
 The relay passes a `Source` over its store and the clock; nothing here waits,
 reads a socket or touches SQLite.
@@ -15,6 +19,7 @@ reads a socket or touches SQLite.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -29,9 +34,17 @@ from ..wire import (
     encode_frame,
 )
 
+DOCS = "docs"
 KEEPALIVE_S = 20.0
 MIN_HEARTBEAT_S = 60.0
 CHUNK_BYTES = 4096  # yield often, so higher priorities can jump the queue
+
+
+class Inline(enum.Enum):
+    """Why a source has no inline form for a follower now."""
+
+    LATER = "being prepared"  # ask again on a later pull (the source wakes the follower)
+    NEVER = "not inline"  # too large, or not available: the follower fetches it by HTTP
 
 
 class Source(Protocol):
@@ -60,6 +73,16 @@ class Source(Protocol):
         """The encoded frame of the stream's newest checkpoint."""
         ...
 
+    def doc_targets(self, no: int, after: int, upto: int) -> Sequence[str]:
+        """SHA-256 (hex) of the revisions announced by docs events `after+1 .. upto` of stream
+        `no` that are still the newest of their document."""
+        ...
+
+    def inline_form(self, target: str, held: frozenset[bytes], limit: int) -> bytes | Inline:
+        """The encoded DocForm frame of `target` for a follower holding `held` (8-byte ids),
+        if its form is at most `limit` bytes; never computes anything itself."""
+        ...
+
 
 class Follower:
     """One follower's state for the length of one exchange."""
@@ -78,6 +101,8 @@ class Follower:
         self.cp_due: float | None = None  # a checkpoint is held back by the cadence until then
         self._order_of: Sequence[tuple[int, str]] | None = None
         self._order_cache: list[tuple[int, str]] = []
+        self.held = frozenset(req.docs_held)
+        self.inline_due: list[str] = []  # revisions announced to this follower, not yet inline
 
     def _order(self, src: Source) -> list[tuple[int, str]]:
         """The follower's streams in priority order; recomputed only when the streams change."""
@@ -130,10 +155,35 @@ class Follower:
                 sent = sum(map(len, frames))
                 size += sent
                 self.sent_by[name] = self.sent_by.get(name, 0) + sent
+            if name == DOCS and self.req.inline_limit and self.cursors[name] > cursor:
+                self.inline_due += src.doc_targets(no, cursor, self.cursors[name])
         out += self._checkpoints(src, order, now)
+        if self.inline_due and size < CHUNK_BYTES:
+            out += self._inline(src)
         if not out and now - self.last_send >= KEEPALIVE_S:
             out.append(encode_frame(KeepAlive()))
         return self._account(out, now)
+
+    def _inline(self, src: Source) -> list[bytes]:
+        """Forms of announced revisions, as long as the chunk has room; each at most once."""
+        out: list[bytes] = []
+        size, waiting = 0, []
+        for target in self.inline_due:
+            short = bytes.fromhex(target[:16])
+            if short in self.held or size >= CHUNK_BYTES:
+                if short not in self.held:
+                    waiting.append(target)
+                continue
+            frame = src.inline_form(target, self.held, self.req.inline_limit)
+            if frame is Inline.LATER:
+                waiting.append(target)
+            elif isinstance(frame, bytes):
+                out.append(frame)
+                size += len(frame)
+                self.held |= {short}
+                self.sent_by[DOCS] = self.sent_by.get(DOCS, 0) + len(frame)
+        self.inline_due = waiting
+        return out
 
     def _checkpoints(self, src: Source, order: list[tuple[int, str]], now: float) -> list[bytes]:
         every = self.req.checkpoint_every
@@ -171,6 +221,8 @@ class Follower:
         return out
 
     def caught_up(self, src: Source) -> bool:
+        if self.inline_due:
+            return False  # a form being prepared still goes out before a one-off exchange ends
         return all(src.head(no) <= self.cursors[name] for no, name in self._order(src))
 
     def wake_in(self, now: float) -> float:

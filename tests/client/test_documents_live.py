@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+import random
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -102,7 +103,11 @@ async def select(pilot, doc_id: str) -> None:  # type: ignore[no-untyped-def]
 
 def test_fetch_read_and_compare_through_a_real_relay(net: Net) -> None:
     draft = net.tmp / "draft.txt"
-    lines = [f"Paragraph {i} of the draft resolution on remote participation." for i in range(300)]
+    rng = random.Random(5)  # tokens that keep r1's encoded form over the 4 KiB sent inline
+    lines = [
+        f"Paragraph {i} of the draft resolution on remote participation. {rng.randbytes(16).hex()}"
+        for i in range(300)
+    ]
     draft.write_text("\n".join(lines) + "\n")
     net.publish(draft, "--agenda-item", "2")
     asyncio.run(_fetch_read_compare(net, draft, lines))
@@ -129,7 +134,9 @@ async def _fetch_read_compare(net: Net, draft: Path, lines: list[str]) -> None:
         draft.write_text("\n".join(lines) + "\n")
         await asyncio.to_thread(net.publish, draft)
         # The new revision shows at once, but is fetched only once the origin's signature
-        # covers it: the relay sends this client a checkpoint at most every 45 s.
+        # covers it: the relay sends this client a checkpoint at most every 45 s. It does not
+        # come inline: the live exchange opened before r1 was held, so the relay encodes it
+        # against nothing, and the whole file is over 4 KiB.
         await until(pilot, lambda: "awaiting signature (r1 held)" in screen_text(app))
         assert "r2 is not yet covered by the origin's signature" in screen_text(app)
         await until(pilot, lambda: "not fetched (r1 held)" in screen_text(app))

@@ -3,11 +3,12 @@ emulator between the delegate and its relay counting every byte, protocol includ
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +21,11 @@ from lowband.blobs import BlobStore
 from lowband.docs.forms import encode_form
 from lowband.docs.office import normalise
 from lowband.linkem import LinkEmulatorThread, LinkProfile, OutageKind
+from lowband.node import INLINE_LIMIT, Node, Role
 from lowband.store import Store
+from lowband.sync.session import Uplink, make_client
+from lowband.testbed import Follower
+from lowband.wire import DocForm, FrameReader, encode_frame
 
 pytestmark = pytest.mark.e2e
 M = "pp26"
@@ -59,6 +64,10 @@ class Net:
         before = self.wire()
         proc = cli(self.delegate, "docs", "get", "--meeting", M, "--no-sync", *args, check=check)
         return proc, self.wire() - before
+
+    @property
+    def link_url(self) -> str:
+        return f"http://127.0.0.1:{self.link.port}"
 
     def document(self, name: str) -> Path:
         return self.delegate / "documents" / M / name
@@ -223,3 +232,122 @@ def test_a_relay_prefetches_the_current_item_and_answers_bad_requests_in_a_sente
             assert resp.text.count("\n") == 1 and "Traceback" not in resp.text
         resp = client.put(base + sha, content=b"x")
         assert resp.status_code == 403 and "published at the origin" in resp.text
+
+
+def _document_bytes_served(relay: Relay) -> float:
+    """What the relay's blob endpoint served, from its /metrics."""
+    with httpx.Client(trust_env=False) as client:
+        text = client.get(relay.url + "/metrics").text
+    line = next(x for x in text.splitlines() if x.startswith("lowband_document_bytes_served_"))
+    return float(line.split()[-1])
+
+
+def _blob_held(home: Path, sha: str) -> bool:
+    with Store(home / "store.sqlite") as store:
+        return BlobStore(store).has(sha)
+
+
+def test_a_delegate_following_live_gets_small_revisions_inline_and_large_ones_by_http(
+    net: Net,
+) -> None:
+    draft, annex = net.tmp / "draft.txt", net.tmp / "annex.txt"
+    lines = paragraphs(20, seed=21)
+    draft.write_text("\n".join(lines))
+    follower = Follower(net.delegate, M)
+    follower.start()
+    try:
+        wait_for(lambda: stream_state(net.delegate, M, "roster")[0] >= 1, what="following")
+        net.publish(draft, "--agenda-item", "3")
+        wait_for(lambda: net.document("draft-r1.txt").exists(), what="r1 sent inline, written")
+        assert net.document("draft-r1.txt").read_bytes() == draft.read_bytes()
+        lines[7] = "The Conference invites Member States to take part remotely."
+        draft.write_text("\n".join(lines))
+        net.publish(draft)
+        r2 = hashlib.sha256(draft.read_bytes()).hexdigest()
+        wait_for(lambda: _blob_held(net.delegate, r2), what="r2 inline, as a delta against r1")
+        annex.write_text("\n".join(paragraphs(2000, seed=22)))  # its form is far over 4 KiB
+        net.publish(annex)
+        net.verified(3)
+        assert _document_bytes_served(net.relay) == 0  # no blob GET reached the relay
+        assert not _blob_held(net.delegate, hashlib.sha256(annex.read_bytes()).hexdigest())
+    finally:
+        follower.stop()
+    assert "WARNING" not in follower.log.read_text()
+    proc, _ = net.get()  # r2's file (held since it came inline) and the annex by HTTP
+    assert "annex r1:" in proc.stdout
+    assert net.document("draft-r2.txt").read_bytes() == draft.read_bytes()
+    assert net.document("annex-r1.txt").read_bytes() == annex.read_bytes()
+    assert _document_bytes_served(net.relay) > 0
+
+
+class _TamperInline(httpx.AsyncBaseTransport):
+    """A man in the middle of the sync exchange that swaps every inline document for a valid
+    form of other content, leaving every other frame as it was."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.AsyncHTTPTransport()
+        self.swapped = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        resp = await self.inner.handle_async_request(request)
+        if request.url.path != "/v1/sync":
+            return resp
+        return httpx.Response(resp.status_code, headers=resp.headers, stream=_Swap(resp, self))
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+class _Swap(httpx.AsyncByteStream):
+    def __init__(self, resp: httpx.Response, tamper: _TamperInline) -> None:
+        self.resp, self.tamper = resp, tamper
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        reader = FrameReader()
+        async for chunk in self.resp.stream:  # type: ignore[union-attr]
+            out = b""
+            for frame in reader.feed(chunk):
+                if isinstance(frame, DocForm):
+                    forged = encode_form(b"Forged by the middle.\n" * 20, {})
+                    frame = DocForm(frame.target, b"", forged.data)
+                    self.tamper.swapped += 1
+                out += encode_frame(frame)
+            yield out
+
+    async def aclose(self) -> None:
+        await self.resp.aclose()
+
+
+def test_a_tampered_inline_document_is_refused_and_still_arrives_by_http(net: Net) -> None:
+    draft = net.tmp / "draft.txt"
+    draft.write_text("\n".join(paragraphs(20, seed=23)))
+    net.publish(draft)
+    wait_for(lambda: stream_state(net.tmp / "relay", M, "docs")[0] == 1, what="relay docs")
+    tamper = _TamperInline()
+
+    async def follow_until_refused() -> Node:
+        with Store(net.delegate / "store.sqlite") as store:
+            node = Node(
+                store, M, Role.CLIENT, "delegate", inline_limit=INLINE_LIMIT,
+                documents_root=net.delegate,
+            )  # fmt: skip
+            async with make_client(tamper) as client:
+                task = asyncio.create_task(Uplink(node, net.link_url, client).run())
+                try:
+                    for _ in range(600):
+                        if node.refused:
+                            break
+                        await asyncio.sleep(0.05)
+                finally:
+                    task.cancel()
+                    await asyncio.gather(task, return_exceptions=True)
+        return node
+
+    node = asyncio.run(follow_until_refused())
+    assert tamper.swapped == 1 and node.inline_received == 0
+    assert len(node.refused) == 1 and "does not match its SHA-256" in node.refused[0]
+    assert not net.document("draft-r1.txt").exists()
+    assert not _blob_held(net.delegate, hashlib.sha256(draft.read_bytes()).hexdigest())
+    net.verified(1)
+    proc, _ = net.get("draft")
+    assert net.document("draft-r1.txt").read_bytes() == draft.read_bytes()
