@@ -69,6 +69,17 @@ _OUTCOME_KINDS = {Kind.FLOOR: FloorChange, Kind.INTERVENTION: Intervention, Kind
 
 
 INLINE_LIMIT = 4096  # a delegate's client takes forms this small inside the exchange
+INLINE_UNMEASURED = 1024  # until the link's rate is known
+
+
+def inline_budget(link_bps: float | None) -> int:
+    """The largest document form worth taking inside the live exchange: what the link carries
+    in half a second (a form ahead of a caption delays it that long), 512 to INLINE_LIMIT
+    bytes; INLINE_UNMEASURED before the link was measured. On hf's 9.6 kbit/s that is 600."""
+    if link_bps is None:
+        return INLINE_UNMEASURED
+    return int(min(INLINE_LIMIT, max(512, link_bps / 8 * 0.5)))
+
 
 RELAY_STREAMS = [
     "notice",

@@ -16,7 +16,7 @@ from test_exchange import publish_captions, receive, serve
 from lowband.blobs import BlobStore
 from lowband.docs.forms import encode_form
 from lowband.model import DocRevision, Kind
-from lowband.node import Node, Role
+from lowband.node import INLINE_LIMIT, INLINE_UNMEASURED, Node, Role, inline_budget
 from lowband.relay.origin import append
 from lowband.relay.source import Views
 from lowband.store import Store
@@ -168,3 +168,12 @@ def test_junk_forms_are_refused_never_raised(
     target = bytes.fromhex(hashlib.sha256(R2).hexdigest()[:16])
     node.apply([InlineDoc(target, base, data)], now_ms())
     assert len(node.refused) == 1 and node.inline_received == 0
+
+
+def test_the_inline_limit_follows_the_links_rate() -> None:
+    """Half a second of the link: a form ahead of a caption delays it no longer than that."""
+    assert inline_budget(None) == INLINE_UNMEASURED
+    assert inline_budget(9_600) == 600  # hf
+    assert inline_budget(40_000) == 2_500  # edge
+    assert inline_budget(256_000) == INLINE_LIMIT  # vsat
+    assert inline_budget(1_000) == 512

@@ -27,7 +27,7 @@ from .. import usage
 from ..delegate import submit
 from ..follow import record_link
 from ..model import SubKind
-from ..node import INLINE_LIMIT, Node, Role
+from ..node import Node, Role, inline_budget
 from ..store import Store
 from ..sync.ladder import Ladder, Mode
 from ..sync.modetime import ModeTime
@@ -98,7 +98,7 @@ class Syncer(LoopThread):
                 self.lang,
                 key=self.key,
                 modes=self.modes,
-                inline_limit=INLINE_LIMIT,
+                inline_limit=inline_budget(None),
                 documents_root=self.store_path.parent,
             )
             self.ladder = Ladder(Mode.TEXT)
@@ -123,6 +123,7 @@ class Syncer(LoopThread):
                     task.cancel()
                     await asyncio.gather(task, return_exceptions=True)
                     task, self._restart = None, False
+                self.node.inline_limit = inline_budget(self.ladder.link.fast_bps)  # next request
                 if task is None and parent and not spent:
                     self.node.lang = self.lang
                     task = asyncio.create_task(uplink.run())
