@@ -13,7 +13,7 @@ from collections.abc import Mapping
 
 from ..sync.delta import Delta, decode_delta, encode_delta
 from .office import OfficeError
-from .office_delta import apply_office_delta, is_office_form, office_delta
+from .office_delta import TAG, apply_office_delta, is_office_form, office_delta
 
 FORM_SLACK = 1024  # a form is never larger than the revision plus this (a stored delta is +1)
 
@@ -34,6 +34,12 @@ def encode_form(target: bytes, bases: Mapping[str, bytes], level: int = 19) -> D
             if len(form.data) <= max_form_size(len(target)):
                 return form
     return encode_delta(target, bases, level)
+
+
+def is_current(head: bytes) -> bool:
+    """False for a form (given by its first byte at least) that this version no longer writes:
+    an office form of another version, which a cache must encode again."""
+    return not is_office_form(head) or head[0] == TAG
 
 
 def decode_form(
