@@ -55,6 +55,8 @@ def office_delta(new_norm: bytes, bases: Mapping[str, bytes], level: int = 19) -
     new = read_entries(new_norm, max_total=MAX_TOTAL, max_members=MAX_MEMBERS)
     best: tuple[int, str | None, list[Entry]] = (1 << 62, None, [])
     for bid, data in bases.items():
+        if not bid:  # an empty id is written as "no base"
+            continue
         try:
             entries = read_entries(data, max_total=MAX_TOTAL, max_members=MAX_MEMBERS)
         except OfficeError:

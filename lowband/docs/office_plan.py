@@ -79,13 +79,13 @@ def plan_for(new: Sequence[Entry], base: Sequence[Entry]) -> tuple[bytes, list[b
                 run(KEEP, 1)
                 continue
             flush()
-            units = _newfirst_units(e, by_bytes, parts)
+            units = _new_units(e, by_bytes, parts)
             write_varint(plan, len(units) << 2 | EDIT)
         else:
             flush()
             name = e.name.encode()
             parts.append(name)
-            units = _newfirst_units(e, by_bytes, parts)
+            units = _new_units(e, by_bytes, parts)
             write_varint(plan, len(units) << 2 | ADD)
             write_varint(plan, len(name))
         for from_base, x in units:
@@ -94,7 +94,7 @@ def plan_for(new: Sequence[Entry], base: Sequence[Entry]) -> tuple[bytes, list[b
     return bytes(plan), parts, sum(map(len, parts))
 
 
-def _newfirst_units(e: Entry, by_bytes: Mapping[bytes, int], parts: list[bytes]) -> list[Unit]:
+def _new_units(e: Entry, by_bytes: Mapping[bytes, int], parts: list[bytes]) -> list[Unit]:
     if not e.pieces:
         parts.append(content_of(e))
         return [(False, e.size)]
