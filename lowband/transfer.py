@@ -29,7 +29,7 @@ from nacl.signing import SigningKey
 from .blobs import FORM_TAG, BlobError, BlobStore, form_tag, short_id
 from .crypto import sign_auth
 from .docs.forms import decode_form, max_form_size
-from .docs.office_delta import TAG
+from .docs.office_delta import is_office_form, read_form
 from .docs.pacing import HOLD_MAX_S, HOLD_POLL_S, Pacer
 from .model import DocRevision, Submission
 from .sync import backoff
@@ -103,12 +103,14 @@ async def _body_text(resp: httpx.Response) -> str:
 
 
 def _describe(form: bytes) -> tuple[str, str | None]:
-    office = form[:1] == bytes([TAG])
     try:
-        method, base, _ = read_header(form[1:] if office else form)
+        if is_office_form(form):
+            base, _, inner = read_form(form)
+            return "office-" + read_header(inner)[0].name.lower(), base
+        method, base, _ = read_header(form)
     except DeltaError:
         return "?", None
-    return ("office-" if office else "") + method.name.lower(), base
+    return method.name.lower(), base
 
 
 class Fetch:

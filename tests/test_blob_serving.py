@@ -10,9 +10,12 @@ from typing import TYPE_CHECKING
 
 import httpx
 import pytest
+from docx_support import make_docx, paragraphs
 from test_blobs import ORIGIN, publish, text_doc
 
 from lowband.blobs import BlobStore
+from lowband.docs.office import normalise
+from lowband.docs.office_delta import TAG
 from lowband.relay.app import RelayState, Settings, create_app
 from lowband.stats import meeting_stats
 from lowband.store import Store
@@ -64,3 +67,18 @@ async def test_the_forms_cache_keeps_to_its_cap_dropping_the_least_recently_used
     assert not blobs.form_path(docs[0].sha256.hex(), "").exists()
     again = await client.get(f"/v1/blobs/{docs[0].sha256.hex()}")  # encoded once more
     assert again.status_code == 200 and blobs.form(docs[0].sha256.hex(), "") is not None
+
+
+async def test_an_office_form_cached_by_an_older_version_is_encoded_again(
+    world: World, served: tuple[httpx.AsyncClient, RelayState]
+) -> None:
+    client, _ = served
+    doc = await publish(world, client, normalise(make_docx(paragraphs(200))), 1)
+    sha = doc.sha256.hex()
+    first = await client.get(f"/v1/blobs/{sha}")
+    assert first.content[:1] == bytes([TAG])
+    blobs = BlobStore(world.origin_store)
+    stale = b"\x21" + first.content[1:]  # office form 1, as the previous release cached it
+    blobs.record_form(sha, "", blobs.write_form(sha, "", stale), len(stale), "ZSTD")
+    again = await client.get(f"/v1/blobs/{sha}")
+    assert again.status_code == 200 and again.content == first.content

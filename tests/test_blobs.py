@@ -123,7 +123,7 @@ def test_office_forms_are_member_deltas_and_rebuild_the_published_file() -> None
     paras[300] = "The Conference resolves to instruct the Secretary-General, as amended."
     new = normalise(make_docx(paras, when=(2026, 3, 2, 10, 0, 0)))
     form = encode_form(new, {short_id("a" * 64): old})
-    assert form.data[0] == 0x21 and len(form.data) < len(new) // 20
+    assert form.data[0] == 0x22 and len(form.data) < len(new) // 20
     got = decode_form(
         form.data, {"a" * 16: old}, max_size=len(new), expected_sha256=hashlib.sha256(new).digest()
     )

@@ -13,8 +13,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lowband.docs.office import PIECE, OfficeError, normalise, repack, unpack
+from lowband.docs.office import OfficeError, normalise, repack, unpack
 from lowband.docs.office_delta import apply_office_delta, office_delta
+from lowband.docs.office_form import BIG
 from lowband.sync.delta import DeltaError, encode_delta
 
 WORDS = "the delegation of Kenya proposed remote participation rights for every member".split()
@@ -89,7 +90,7 @@ def test_a_big_member_is_deflated_in_pieces_and_rebuilt_byte_for_byte() -> None:
     paras = paragraphs(7, 10000)  # a word/document.xml of about 2.3 MB: three pieces
     norm = normalise(docx(paras, (2026, 3, 4, 10, 20, 30)))
     members = dict(unpack(norm))
-    assert len(members["word/document.xml"]) > 2 * PIECE
+    assert len(members["word/document.xml"]) > 2 * BIG
     with zipfile.ZipFile(io.BytesIO(norm)) as zf:  # one valid deflate stream, right CRC
         assert zf.testzip() is None
         assert zf.read("word/document.xml") == members["word/document.xml"]

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 
 from ..sync.delta import Delta, decode_delta, encode_delta
 from .office import OfficeError
-from .office_delta import TAG, apply_office_delta, office_delta
+from .office_delta import TAG, apply_office_delta, is_office_form, office_delta
 
 FORM_SLACK = 1024  # a form is never larger than the revision plus this (a stored delta is +1)
 
@@ -36,10 +36,16 @@ def encode_form(target: bytes, bases: Mapping[str, bytes], level: int = 19) -> D
     return encode_delta(target, bases, level)
 
 
+def is_current(head: bytes) -> bool:
+    """False for a form (given by its first byte at least) that this version no longer writes:
+    an office form of another version, which a cache must encode again."""
+    return not is_office_form(head) or head[0] == TAG
+
+
 def decode_form(
     data: bytes, bases: Mapping[str, bytes], *, max_size: int, expected_sha256: bytes
 ) -> bytes:
     """Rebuild the revision; raises DeltaError unless it fits max_size and has the hash."""
-    if data[:1] == bytes([TAG]):
+    if is_office_form(data):
         return apply_office_delta(data, bases, max_size=max_size, expected_sha256=expected_sha256)
     return decode_delta(data, bases, max_size=max_size, expected_sha256=expected_sha256)

@@ -32,7 +32,7 @@ from starlette.routing import BaseRoute, Route
 
 from .. import documents
 from ..blobs import BlobError, BlobStore, short_id
-from ..docs.forms import encode_form
+from ..docs.forms import encode_form, is_current
 from ..model import DocRevision
 from ..store import StoreError
 from ..sync.session import make_client
@@ -212,7 +212,10 @@ class BlobService:
         async with lock:
             base = self.blobs.choice(target, key)
             if base is not None and (cached := self.blobs.form(target, base)) is not None:
-                return cached[0], cached[1], self.blobs.form_path(target, base), base
+                path = self.blobs.form_path(target, base)
+                with path.open("rb") as f:
+                    if is_current(f.read(1)):  # else cached by an older version: encode again
+                        return cached[0], cached[1], path, base
             new = await asyncio.to_thread(self.blobs.load, target)
             held = {}
             for b in reversed(bases):  # oldest first: the codec breaks ties towards later ones

@@ -71,16 +71,35 @@ class Delta:
     tried: tuple[tuple[str, int], ...] = ()  # (method, size) of every candidate, for reports
 
 
-def _header(method: Method, base_id: str | None) -> bytes:
-    if base_id is None:
-        return bytes([VERSION | method])
+def write_id(base_id: str) -> bytes:
+    """A base id as headers carry it: 1 byte n, then n bytes (binary for ids of hex digits)."""
     if HEX_ID.fullmatch(base_id):  # a short SHA-256 in binary: half the bytes
         raw = bytes.fromhex(base_id)
-        return bytes([VERSION | method, BINARY_ID | len(raw)]) + raw
+        return bytes([BINARY_ID | len(raw)]) + raw
     raw = base_id.encode()
     if len(raw) >= BINARY_ID:
         raise DeltaError("A base id must be at most 127 bytes of UTF-8.")
-    return bytes([VERSION | method, len(raw)]) + raw
+    return bytes([len(raw)]) + raw
+
+
+def read_id(data: bytes, pos: int) -> tuple[str, int]:
+    """The base id written by write_id at data[pos:], and the position after it."""
+    n = data[pos] & ~BINARY_ID if len(data) > pos else 0
+    if len(data) < pos + 1 + n:
+        raise DeltaError("The delta's header is cut short.")
+    raw = data[pos + 1 : pos + 1 + n]
+    if data[pos] & BINARY_ID:
+        return raw.hex(), pos + 1 + n
+    try:
+        return raw.decode(), pos + 1 + n
+    except UnicodeDecodeError:
+        raise DeltaError("The delta's base id is not valid UTF-8.") from None
+
+
+def _header(method: Method, base_id: str | None) -> bytes:
+    if base_id is None:
+        return bytes([VERSION | method])
+    return bytes([VERSION | method]) + write_id(base_id)
 
 
 def read_header(data: bytes) -> tuple[Method, str | None, int]:
@@ -90,15 +109,7 @@ def read_header(data: bytes) -> tuple[Method, str | None, int]:
     method = Method(data[0] & 0x0F)
     if method in (Method.STORED, Method.ZSTD):
         return method, None, 1
-    n = data[1] & ~BINARY_ID if len(data) >= 2 else 0
-    if len(data) < 2 + n:
-        raise DeltaError("The delta's header is cut short.")
-    if data[1] & BINARY_ID:
-        return method, data[2 : 2 + n].hex(), 2 + n
-    try:
-        return method, data[2 : 2 + n].decode(), 2 + n
-    except UnicodeDecodeError:
-        raise DeltaError("The delta's base id is not valid UTF-8.") from None
+    return (method, *read_id(data, 1))
 
 
 def _zstd(data: bytes, level: int, base: bytes = b"") -> bytes:
