@@ -116,15 +116,18 @@ class DeviceSink:
         if not has_playback_device():
             raise NoDeviceError(NoDeviceError.__doc__)
         self.queue = PcmQueue()
-        self._device = miniaudio.PlaybackDevice(
-            output_format=miniaudio.SampleFormat.SIGNED16,
-            nchannels=1,
-            sample_rate=RATE,
-            buffersize_msec=buffer_ms,
-        )
-        feed = self.queue.feed()
-        next(feed)
-        self._device.start(feed)
+        try:
+            self._device = miniaudio.PlaybackDevice(
+                output_format=miniaudio.SampleFormat.SIGNED16,
+                nchannels=1,
+                sample_rate=RATE,
+                buffersize_msec=buffer_ms,
+            )
+            feed = self.queue.feed()
+            next(feed)
+            self._device.start(feed)
+        except miniaudio.MiniaudioError as exc:
+            raise NoDeviceError(f"The sound device would not open ({exc}).") from None
 
     def write(self, pcm: bytes) -> None:
         self.queue.put(pcm)

@@ -40,7 +40,7 @@ def open_player(audio_dir: Path, meeting: str, channel: str) -> tuple[Sink, str]
     """The sound device, or a WAV file when there is none; and words for where sound goes."""
     try:
         return open_sink(None), "the sound device"
-    except NoDeviceError:
+    except NoDeviceError:  # none, or one that will not open: record instead
         audio_dir.mkdir(parents=True, exist_ok=True)
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         path = audio_dir / f"{meeting}-{channel}-{stamp}.wav"

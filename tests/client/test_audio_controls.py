@@ -2,8 +2,8 @@
 
 The origin and the relay are real processes and `lowband publish audio --realtime` speaks the
 speech fixture into the meeting; the delegate's Textual app, driven by Pilot, listens through
-the relay. This machine has no sound device, so the app records what it played to a WAV file
-in the home's `audio/` folder, which the test scores against the source.
+the relay. The test takes the sound device away, so the app records what it played to a WAV
+file in the home's `audio/` folder, which the test scores against the source.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import pytest
 from audio_support import SPEECH, source16
 from pesq import pesq  # type: ignore[import-untyped]
 
+from lowband.audio import playback
 from lowband.audio.avio import resample_mono
 from lowband.client import make_app
 from lowband.testbed import Relay
@@ -58,9 +59,10 @@ def aligned_pesq(heard48: bytes) -> float:
 
 
 def test_listen_pause_catch_up_pin_and_stop(
-    net: tuple[Relay, Relay, Path, Path], tmp_path: Path
+    net: tuple[Relay, Relay, Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     origin, _relay, delegate, _chair = net
+    monkeypatch.setattr(playback, "has_playback_device", lambda: False)  # record, even if one
     publisher = publish(tmp_path, origin, repeats=12)  # 71 s of speech
     try:
         states = asyncio.run(_scenario(delegate))
@@ -91,7 +93,7 @@ async def _scenario(delegate: Path) -> list[str]:
         await pilot.press("v")
         await until(pilot, lambda: state() == "playing", tries=600)
         assert app.audio.layers == ("nb6",) and "audio floor: playing nb6" in screen_text(app)
-        assert str(delegate / "audio") in app.audio.output  # no sound device here
+        assert str(delegate / "audio") in app.audio.output  # no sound device
         await pilot.pause(4)
         await pilot.press("b")
         await until(pilot, lambda: state() == "paused")
