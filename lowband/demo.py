@@ -50,6 +50,7 @@ from .relay.origin import append, create_meeting
 from .store import Store
 from .sync.outbox import describe
 from .testbed import Relay
+from .transfer import TransferError
 from .wire import encode_body
 
 MEETING = "pp-res167"
@@ -167,18 +168,22 @@ def secretariat_documents(
                 return
             draft.write_text(version, encoding="utf-8")
             asyncio.run(sync_once(store, MEETING, "secretariat-docs", url=origin_url, key=key))
-            doc, _ = asyncio.run(
-                docsync.publish(
-                    store,
-                    key,
-                    origin_url,
-                    MEETING,
-                    draft,
-                    doc_id="res167-draft",
-                    title="Draft revision of Resolution 167",
-                    agenda_item="2",
+            try:
+                doc, _ = asyncio.run(
+                    docsync.publish(
+                        store,
+                        key,
+                        origin_url,
+                        MEETING,
+                        draft,
+                        doc_id="res167-draft",
+                        title="Draft revision of Resolution 167",
+                        agenda_item="2",
+                    )
                 )
-            )
+            except (TransferError, ValueError) as exc:
+                notes.append(f"(the draft was not published: {exc})")
+                return
             if doc is not None:
                 notes.append(f"(the secretariat published {doc.doc_id} revision {doc.rev})")
 
