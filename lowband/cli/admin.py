@@ -136,7 +136,11 @@ def relay(args: argparse.Namespace) -> int:
         require_auth=args.require_auth,
         limits=limits,
         parent_ca=args.parent_ca,
-        retention=Retention(args.retention.audio_hours, args.retention.child_hours),
+        retention=Retention(
+            args.retention.audio_hours,
+            args.retention.child_hours,
+            args.retention.prune_every_s,
+        ),
         forms_cache_bytes=int(args.documents.forms_cache_mb * 1_000_000),
     )
     store = home.store()

@@ -53,7 +53,7 @@ from .hub import Hub
 from .limits import Limits
 from .metrics import Metrics
 from .origin import Origin
-from .retention import PRUNE_EVERY_S, Cursors, Retention, follower_id, prune
+from .retention import Cursors, Retention, follower_id, prune
 from .source import Views
 
 DISCOVER_S = 30.0
@@ -314,7 +314,7 @@ async def _save_stats(state: RelayState) -> None:
 async def _prune_loop(state: RelayState) -> None:
     """Drop old audio now and then (relay/retention.py); followers then see the anchors."""
     while True:
-        await asyncio.sleep(PRUNE_EVERY_S)
+        await asyncio.sleep(state.settings.retention.every_s)
         for info in state.store.meetings():
             with contextlib.suppress(StoreError):  # a busy store: the next round prunes
                 if prune(state.store, info.id, state.settings.retention, state.cursors, now_ms()):

@@ -21,6 +21,7 @@ sentence naming the file); command-line flags given as well override the file. E
     [retention]
     audio_hours = 24        # prune audio older than this (0, the default: keep all audio)
     child_hours = 24        # a child's reported cursor holds pruning back this long
+    prune_every_s = 600     # how often the relay prunes
 
     [documents]
     forms_cache_mb = 1024   # encoded document forms kept; the least recently used go first
@@ -33,6 +34,8 @@ from typing import Annotated
 
 import msgspec
 
+from .retention import PRUNE_EVERY_S
+
 
 class LimitsConfig(msgspec.Struct, forbid_unknown_fields=True):
     per_key_per_min: float = 30
@@ -43,6 +46,7 @@ class LimitsConfig(msgspec.Struct, forbid_unknown_fields=True):
 class RetentionConfig(msgspec.Struct, forbid_unknown_fields=True):
     audio_hours: Annotated[float, msgspec.Meta(ge=0)] = 0
     child_hours: Annotated[float, msgspec.Meta(ge=0)] = 24
+    prune_every_s: Annotated[float, msgspec.Meta(ge=1)] = PRUNE_EVERY_S
 
 
 class DocumentsConfig(msgspec.Struct, forbid_unknown_fields=True):

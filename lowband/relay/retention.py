@@ -35,6 +35,7 @@ PRUNE_EVERY_S = 600.0
 class Retention:
     audio_hours: float = 0.0  # 0: keep all audio
     child_hours: float = 24.0  # how long a child's reported cursor holds pruning back
+    every_s: float = PRUNE_EVERY_S  # how often the relay prunes
 
 
 def follower_id(req: SyncRequest) -> str:
