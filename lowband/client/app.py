@@ -24,7 +24,7 @@ from textual.binding import Binding
 
 from ..home import Home
 from ..store import Store
-from ..sync.ladder import Mode, mode_by_word, mode_word
+from ..sync.ladder import Mode, mode_word
 from .doc_fetcher import DocFetcher, Live
 from .listening import Listening
 from .messages import (
@@ -209,7 +209,7 @@ class LowbandApp(App[None]):
             return  # a thread already stopped: its last word is stale
         self.audio = message.report
         if self.syncer is not None:  # the time in each mode is the audio's while it plays
-            self.syncer.audio_mode = mode_by_word(self.audio.mode) if self.audio.mode else None
+            self.syncer.audio_mode = self.audio.mode
         if self._screen_stack:
             self.screen.post_message(AudioChanged(message.report))
 

@@ -29,7 +29,7 @@ from ..audio.jitter import State
 from ..audio.listen import Listener
 from ..audio.playback import NoDeviceError, Sink, WavSink, open_sink
 from ..store import Store, StoreError
-from ..sync.ladder import Mode, mode_word
+from ..sync.ladder import Mode
 from .loop_thread import LoopThread
 from .messages import AudioChanged, AudioReport
 
@@ -151,7 +151,7 @@ class Listening(LoopThread):
         return AudioReport(
             channel=self.channel,
             state=state,
-            mode=mode_word(mode),
+            mode=mode,
             pinned=listener.choice.ladder.pinned is not None,
             layers=layers,
             lag_s=round(jitter.lag_seconds, 1),

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
+from ..sync.ladder import Mode
+
 
 @dataclass(frozen=True)
 class LinkReport:
@@ -49,7 +51,7 @@ class AudioReport:
 
     channel: str = "floor"
     state: str = "off"  # off, starting, waiting for audio, playing, paused, catching up...
-    mode: str = ""
+    mode: Mode | None = None  # the listener's ladder
     pinned: bool = False
     layers: tuple[str, ...] = ()
     lag_s: float = 0.0

@@ -29,7 +29,7 @@ from ..follow import record_link
 from ..model import SubKind
 from ..node import Node, Role, inline_budget
 from ..store import Store
-from ..sync.ladder import Ladder, Mode
+from ..sync.ladder import Ladder, Mode, mode_word
 from ..sync.modetime import ModeTime
 from ..sync.session import Uplink, make_client
 from .loop_thread import LoopThread
@@ -128,7 +128,8 @@ class Syncer(LoopThread):
                     self.node.lang = self.lang
                     task = asyncio.create_task(uplink.run())
                 now = time.monotonic()
-                self.modes.add(self.audio_mode or self.ladder.mode, now - last_tick)
+                mode = self.ladder.mode if self.audio_mode is None else self.audio_mode
+                self.modes.add(mode, now - last_tick)
                 last_tick = now
                 total = uplink.state.bytes_in + uplink.state.bytes_out
                 self._unsaved += total - last_bytes
@@ -189,7 +190,7 @@ class Syncer(LoopThread):
             peer=self.node.peer or (parent or ""),
             rtt_s=rtt,
             goodput_bps=round(self.ladder.link.goodput_bps, -2),
-            mode=self.ladder.mode.name.lower().replace("_plus", "+"),
+            mode=mode_word(self.ladder.mode),
             pinned=self.ladder.pinned is not None,
             used_today=usage.used(self.store, today) + self._unsaved,
             budget=usage.budget(self.store),

@@ -22,6 +22,7 @@ from pesq import pesq  # type: ignore[import-untyped]
 from lowband.audio import playback
 from lowband.audio.avio import resample_mono
 from lowband.client import make_app
+from lowband.sync.ladder import Mode
 from lowband.testbed import Relay
 
 from .live_net import M, until
@@ -102,7 +103,7 @@ async def _scenario(delegate: Path) -> list[str]:
         await until(pilot, lambda: state().startswith("catching up"), tries=100)
         await until(pilot, lambda: state() == "playing", tries=600)
         await pilot.press("m")  # automatic -> text pinned
-        await until(pilot, lambda: app.audio.pinned and app.audio.mode == "text")
+        await until(pilot, lambda: app.audio.pinned and app.audio.mode is Mode.TEXT)
         assert "text (pinned)" in screen_text(app)
         assert app.audio.layers == ("nb6",)  # text mode still plays the base layer
         await pilot.press("v")

@@ -13,6 +13,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
+from ...sync.ladder import mode_word
 from ...usage import human
 from ..messages import AudioReport, LinkReport
 
@@ -60,8 +61,8 @@ def status_text(
     goodput = f"{report.goodput_bps / 1000:.1f} kbit/s"
     budget = f" of {human(report.budget)}" if report.budget else ""
     mode = report.mode + (" (pinned)" if report.pinned else "")
-    if audio is not None and audio.mode:  # while listening, the audio's ladder sets the mode
-        mode = audio.mode + (" (pinned)" if audio.pinned else "")
+    if audio is not None and audio.mode is not None:  # while listening, the audio's ladder
+        mode = mode_word(audio.mode) + (" (pinned)" if audio.pinned else "")
     waiting = f"outbox {outbox}"
     return " │ ".join(
         [
