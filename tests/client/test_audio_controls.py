@@ -14,13 +14,10 @@ import sys
 import wave
 from pathlib import Path
 
-import numpy as np
 import pytest
-from audio_support import SPEECH, source16
-from pesq import pesq  # type: ignore[import-untyped]
+from audio_support import aligned_pesq, write_speech
 
 from lowband.audio import playback
-from lowband.audio.avio import resample_mono
 from lowband.client import make_app
 from lowband.sync.ladder import Mode
 from lowband.testbed import Relay
@@ -33,30 +30,13 @@ pytestmark = pytest.mark.e2e
 
 def publish(tmp: Path, origin: Relay, repeats: int) -> subprocess.Popen[bytes]:
     source = tmp / "speech.wav"
-    with wave.open(str(SPEECH)) as w:
-        pcm = w.readframes(w.getnframes())
-    with wave.open(str(source), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(16_000)
-        out.writeframes(pcm * repeats)
+    write_speech(source, repeats)
     return subprocess.Popen(
         [sys.executable, "-m", "lowband", "--home", str(tmp / "origin"), "publish", "audio"]
         + ["--origin", origin.url, "--meeting", M, "--realtime", str(source)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-
-
-def aligned_pesq(heard48: bytes) -> float:
-    """PESQ-WB of 3 s of what was played, aligned to the looping source by correlation."""
-    ref = source16()
-    deg = np.frombuffer(resample_mono(heard48, 48_000, 16_000), np.int16)[8_000:]
-    probe = deg[:32_000].astype(np.float64)
-    looped = np.concatenate([ref, ref]).astype(np.float64)
-    offset = int(np.argmax(np.correlate(looped[: len(ref) + len(probe)], probe, "valid")))
-    n = 48_000
-    return float(pesq(16_000, np.concatenate([ref, ref])[offset : offset + n], deg[:n], "wb"))
 
 
 def test_listen_pause_catch_up_pin_and_stop(
@@ -76,7 +56,7 @@ def test_listen_pause_catch_up_pin_and_stop(
         assert w.getframerate() == 48_000
         heard = w.readframes(w.getnframes())
     assert len(heard) / 96_000 > 8  # before the pause, and the missed part, faster
-    assert aligned_pesq(heard) >= 1.5  # nb6 scores about 1.9; unrelated speech about 1.1
+    assert aligned_pesq(heard, 3) >= 1.5  # nb6 scores about 1.9; unrelated speech about 1.1
 
 
 async def _scenario(delegate: Path) -> list[str]:

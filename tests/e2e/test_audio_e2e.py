@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from audio_support import SPEECH
+from audio_support import aligned_pesq, write_speech
 from pesq import pesq  # type: ignore[import-untyped]
 from procs import Relay, cli, stream_state, wait_for
 
@@ -145,16 +145,6 @@ def cli_async(home: Path, *args: str) -> subprocess.Popen[bytes]:
     )
 
 
-def write_speech(path: Path, repeats: int) -> None:
-    with wave.open(str(SPEECH)) as w:
-        pcm = w.readframes(w.getnframes())
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(16_000)
-        out.writeframes(pcm * repeats)
-
-
 @pytest.fixture
 def net(tmp_path: Path) -> Iterator[Net]:
     source = tmp_path / "speech.wav"
@@ -248,21 +238,8 @@ def test_speech_at_every_layer_through_relay_and_link(net: Net) -> None:
         with wave.open(str(net.tmp / f"listener-{layer}" / "heard.wav")) as w:
             heard = w.readframes(w.getnframes())
         assert len(heard) / 96_000 > 10, text
-        quality = aligned_pesq(source16(net), heard)
+        quality = aligned_pesq(heard, 9)
         assert quality >= FLOOR[LayerId[layer.upper()]], (layer, quality)
-
-
-def aligned_pesq(ref16: np.ndarray, heard48: bytes) -> float:
-    """PESQ-WB of 9 s of what a `listen` process wrote, aligned to the source by correlation
-    (the WAV does not say which window it starts at; the source repeats every 5.95 s)."""
-    deg = np.frombuffer(resample_mono(heard48, 48_000, 16_000), np.int16).astype(np.float64)
-    deg = deg[8_000:]  # the first half second may be the encoder's start-up
-    period = len(np.frombuffer(SPEECH.read_bytes()[44:], np.int16))
-    probe = deg[: 2 * 16_000]
-    scores = np.correlate(ref16[: period + len(probe)].astype(np.float64), probe, "valid")
-    offset = int(np.argmax(scores))
-    n = min(9 * 16_000, len(deg))
-    return float(pesq(16_000, ref16[offset : offset + n], deg[:n].astype(np.int16), "wb"))
 
 
 def test_auto_layer_steps_down_and_up_without_a_gap(net: Net) -> None:
