@@ -12,10 +12,12 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
+from .linkem import LinkEmulatorThread
 from .store import Store
 
 
@@ -185,3 +187,34 @@ def stream_state(home: Path, meeting: str, name: str) -> tuple[int, int]:
             if n == name:
                 return head, verified
     return 0, 0
+
+
+@contextmanager
+def delegate_behind_link(
+    tmp: Path, meeting: str
+) -> Iterator[tuple[Relay, Relay, LinkEmulatorThread, Path]]:
+    """An origin with a hybrid meeting, a relay mirroring it, an unshaped link emulator in
+    front of the relay, and a delegate's home joined through it; all stopped afterwards."""
+    origin = Relay(tmp / "origin", "--origin", name="origin")
+    relays = [origin]
+    link: LinkEmulatorThread | None = None
+    try:
+        cli(
+            tmp / "origin", "meeting", "create", "--id", meeting, "--title", "Council 2026",
+            "--kind", "hybrid", "--remote-rights", "speak", "--start", "2026-12-01T09:00:00Z",
+            "--end", "2026-12-01T12:00:00Z", "--languages", "en",
+        )  # fmt: skip
+        relay = Relay(tmp / "relay", "--parent", origin.url, name="nairobi")
+        relays.append(relay)
+        link = LinkEmulatorThread("127.0.0.1", 0, "127.0.0.1", relay.port)
+        link.start()
+        delegate = tmp / "delegate"
+        cli(delegate, "id", "init")
+        wait_for(lambda: stream_state(tmp / "relay", meeting, "roster")[0] >= 1, what="mirror")
+        cli(delegate, "join", f"http://127.0.0.1:{link.port}", "--meeting", meeting)
+        yield origin, relay, link, delegate
+    finally:
+        if link is not None:
+            link.stop()
+        for r in reversed(relays):
+            r.stop()

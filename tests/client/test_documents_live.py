@@ -24,7 +24,7 @@ from lowband.client.screens.doc_view import DocViewScreen
 from lowband.client.screens.documents import DocumentsScreen
 from lowband.linkem import LinkEmulatorThread, LinkProfile, OutageKind
 from lowband.store import Store
-from lowband.testbed import Relay, cli, stream_state, wait_for
+from lowband.testbed import Relay, cli, delegate_behind_link, stream_state, wait_for
 
 from .screen_text import screen_text
 
@@ -55,29 +55,8 @@ class Net:
 
 @pytest.fixture
 def net(tmp_path: Path) -> Iterator[Net]:
-    origin = Relay(tmp_path / "origin", "--origin", name="origin")
-    relays = [origin]
-    link: LinkEmulatorThread | None = None
-    try:
-        cli(
-            tmp_path / "origin", "meeting", "create", "--id", M, "--title", "Council 2026",
-            "--kind", "hybrid", "--remote-rights", "speak", "--start", "2026-12-01T09:00:00Z",
-            "--end", "2026-12-01T12:00:00Z", "--languages", "en",
-        )  # fmt: skip
-        relay = Relay(tmp_path / "relay", "--parent", origin.url, name="nairobi")
-        relays.append(relay)
-        link = LinkEmulatorThread("127.0.0.1", 0, "127.0.0.1", relay.port)
-        link.start()
-        delegate = tmp_path / "delegate"
-        cli(delegate, "id", "init")
-        wait_for(lambda: stream_state(tmp_path / "relay", M, "roster")[0] >= 1, what="mirror")
-        cli(delegate, "join", f"http://127.0.0.1:{link.port}", "--meeting", M)
+    with delegate_behind_link(tmp_path, M) as (origin, relay, link, delegate):
         yield Net(tmp_path, origin, relay, link, delegate)
-    finally:
-        if link is not None:
-            link.stop()
-        for r in reversed(relays):
-            r.stop()
 
 
 async def until(pilot, cond, tries: int = 600) -> None:  # type: ignore[no-untyped-def]

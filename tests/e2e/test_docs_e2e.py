@@ -24,7 +24,7 @@ from lowband.linkem import LinkEmulatorThread, LinkProfile, OutageKind
 from lowband.node import INLINE_LIMIT, Node, Role
 from lowband.store import Store
 from lowband.sync.session import Uplink, make_client
-from lowband.testbed import Follower
+from lowband.testbed import Follower, delegate_behind_link
 from lowband.wire import DocForm, FrameReader, encode_frame
 
 pytestmark = pytest.mark.e2e
@@ -75,29 +75,8 @@ class Net:
 
 @pytest.fixture
 def net(tmp_path: Path) -> Iterator[Net]:
-    origin = Relay(tmp_path / "origin", "--origin", name="origin")
-    relays = [origin]
-    link: LinkEmulatorThread | None = None
-    try:
-        cli(
-            tmp_path / "origin", "meeting", "create", "--id", M, "--title", "Council 2026",
-            "--kind", "hybrid", "--remote-rights", "speak", "--start", "2026-12-01T09:00:00Z",
-            "--end", "2026-12-01T12:00:00Z", "--languages", "en",
-        )  # fmt: skip
-        relay = Relay(tmp_path / "relay", "--parent", origin.url, name="nairobi")
-        relays.append(relay)
-        link = LinkEmulatorThread("127.0.0.1", 0, "127.0.0.1", relay.port)
-        link.start()
-        delegate = tmp_path / "delegate"
-        cli(delegate, "id", "init")
-        wait_for(lambda: stream_state(tmp_path / "relay", M, "roster")[0] >= 1, what="mirror")
-        cli(delegate, "join", f"http://127.0.0.1:{link.port}", "--meeting", M)
+    with delegate_behind_link(tmp_path, M) as (origin, relay, link, delegate):
         yield Net(tmp_path, origin, relay, link, delegate)
-    finally:
-        if link is not None:
-            link.stop()
-        for r in relays:
-            r.stop()
 
 
 def test_revisions_of_text_and_word_files_arrive_as_deltas_byte_identical(net: Net) -> None:
