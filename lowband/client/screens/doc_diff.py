@@ -8,27 +8,19 @@ store only.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from rich.text import Text
 from textual import work
-from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Static
 
-from ...blobs import BlobStore
 from ...docs.text import NotText
 from .. import held_revisions
 from ..held_revisions import Held, NotHeld
 from ..widgets.doc_text import DocText
-
-if TYPE_CHECKING:
-    from ..app import LowbandApp
+from .held_doc import HeldDocScreen
 
 
-class DocDiffScreen(Screen[None]):
-    CSS_PATH = "doc_diff.tcss"
+class DocDiffScreen(HeldDocScreen):
     BINDINGS = [
         Binding("o", "older", "Older side"),
         Binding("n", "newer", "Newer side"),
@@ -36,28 +28,12 @@ class DocDiffScreen(Screen[None]):
     ]
 
     def __init__(self, meeting: str, doc_id: str) -> None:
-        super().__init__()
-        self.meeting, self.doc_id = meeting, doc_id
-        self.held: list[Held] = []
+        super().__init__(meeting, doc_id)
         self.old = self.new = 0
 
-    @property
-    def lb(self) -> LowbandApp:
-        return self.app  # type: ignore[return-value]
-
-    def compose(self) -> ComposeResult:
-        yield Header()
-        yield Static(id="view-heading")
-        yield DocText(id="doc-text")
-        yield Footer()
-
-    def on_mount(self) -> None:
-        self.held = held_revisions.held(self.lb.store, self.meeting, self.doc_id)
-        self.blobs = BlobStore(self.lb.store, sweep=False)
+    def _start(self) -> None:
         self.new, self.old = len(self.held) - 1, len(self.held) - 2
         self.title = f"{self.doc_id}: changes"
-        self._show()
-        self.query_one(DocText).focus()
 
     @property
     def pair(self) -> tuple[Held, Held] | None:
@@ -109,6 +85,3 @@ class DocDiffScreen(Screen[None]):
         if self.pair is not None:
             self.new = self.new + 1 if self.new + 1 < len(self.held) else self.old + 1
             self._show()
-
-    def action_back(self) -> None:
-        self.app.pop_screen()

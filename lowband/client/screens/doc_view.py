@@ -8,55 +8,31 @@ steps to an older held revision, round to the newest again. Reads the store only
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from rich.text import Text
 from textual import work
-from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Static
 
 from ... import documents
-from ...blobs import BlobStore
 from ...docs.text import NotText
 from .. import held_revisions
 from ..held_revisions import Held, NotHeld
 from ..widgets.doc_text import DocText
-
-if TYPE_CHECKING:
-    from ..app import LowbandApp
+from .held_doc import HeldDocScreen
 
 
-class DocViewScreen(Screen[None]):
-    CSS_PATH = "doc_view.tcss"
+class DocViewScreen(HeldDocScreen):
     BINDINGS = [
         Binding("o", "older", "Older revision"),
         Binding("escape", "back", "Back"),
     ]
 
     def __init__(self, meeting: str, doc_id: str) -> None:
-        super().__init__()
-        self.meeting, self.doc_id = meeting, doc_id
-        self.held: list[Held] = []
+        super().__init__(meeting, doc_id)
         self.at = -1
 
-    @property
-    def lb(self) -> LowbandApp:
-        return self.app  # type: ignore[return-value]
-
-    def compose(self) -> ComposeResult:
-        yield Header()
-        yield Static(id="view-heading")
-        yield DocText(id="doc-text")
-        yield Footer()
-
-    def on_mount(self) -> None:
-        self.held = held_revisions.held(self.lb.store, self.meeting, self.doc_id)
-        self.blobs = BlobStore(self.lb.store, sweep=False)
+    def _start(self) -> None:
         self.at = len(self.held) - 1
-        self._show()
-        self.query_one(DocText).focus()
 
     def _show(self) -> None:
         view = self.query_one(DocText)
@@ -100,6 +76,3 @@ class DocViewScreen(Screen[None]):
         if len(self.held) > 1:
             self.at = (self.at - 1) % len(self.held)
             self._show()
-
-    def action_back(self) -> None:
-        self.app.pop_screen()
