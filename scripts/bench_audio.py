@@ -39,14 +39,14 @@ from lowband.audio.bundle import decode_bundle
 from lowband.audio.layers import BUNDLE_SAMPLES, LayerId, stream_name
 from lowband.audio.listen import Listener
 from lowband.audio.playlog import PlayLog
-from lowband.crypto import load_key
-from lowband.delegate import join, submit, sync_once
+from lowband.delegate.actions import join, submit, sync_once
+from lowband.harness.testbed import Relay, cli, stream_state, wait_for
 from lowband.linkem import LinkEmulatorThread, get_profile
 from lowband.linkem.shaping import iter_outages
-from lowband.model import CaptionLine, Kind, Publish, SubKind
-from lowband.store import Store
-from lowband.testbed import Relay, cli, stream_state, wait_for
-from lowband.wire import EventFrame, decode_canonical, encode_body, encode_frame
+from lowband.protocol.crypto import load_key
+from lowband.protocol.model import CaptionLine, Kind, Publish, SubKind
+from lowband.protocol.wire import EventFrame, decode_canonical, encode_body, encode_frame
+from lowband.storage.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEECH = ROOT / "tests" / "fixtures" / "speech_16k.wav"

@@ -7,7 +7,7 @@ For the English reading and the Chinese text of Resolution 167, replayed as capt
 * zstd -19 over each minute's text alone,
 * each line alone with zstd -19 (what "compress each event" gives without context),
 * each line with the previous 16 KB as a raw zstd dictionary (DESIGN section 4's first idea),
-* lowband: each line's body coded with PPMd primed on the stream's history (compress.py),
+* lowband: each line's body coded with PPMd primed on the stream's history (protocol/compress.py),
 * lowband on the wire: the same plus frame headers, HTTP chunk framing and one checkpoint
   per stream every 30 s (the default cadence), per minute.
 
@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import zstandard as zstd
 
-from lowband.compress import History, pack_body
-from lowband.demo import chinese_lines, text_lines
-from lowband.model import SIG_BYTES, CaptionLine, Kind
-from lowband.wire import CheckpointFrame, EventFrame, encode_body, encode_frame
+from lowband.harness.demo import chinese_lines, text_lines
+from lowband.protocol.compress import History, pack_body
+from lowband.protocol.model import SIG_BYTES, CaptionLine, Kind
+from lowband.protocol.wire import CheckpointFrame, EventFrame, encode_body, encode_frame
 
 WPM = 160
 CHECKPOINT_EVERY_S = 30

@@ -8,8 +8,8 @@ and summary tables (bench_docs_report.py). Must not: be imported by lowband, or 
                                  [--inline-limit 4096] [--decode-runs 5]
 
 Methods (bytes are what crosses the link for one revision):
-  lowband    lowband.sync.delta.encode_delta for text; for Office files the normalised file's
-             office delta (lowband.docs.office_delta), the receiver holding every earlier
+  lowband    lowband.documents.delta.delta.encode_delta for text; for Office files the normalised file's
+             office delta (lowband.documents.office.delta), the receiver holding every earlier
              revision. Payload plus lowband's delta header, base ids as on the wire ("lowband
              codec").
   relay      lowband through a relay process, protocol included (bench_docs_relay.py): a form
@@ -41,10 +41,10 @@ from typing import Any
 
 from bench_docs_report import Result, Row, print_row, print_summaries
 
-from lowband.blobs import short_id
-from lowband.docs.office import normalise, unpack
-from lowband.docs.office_delta import apply_office_delta, office_delta
-from lowband.sync.delta import decode_delta, encode_delta
+from lowband.documents.delta.delta import decode_delta, encode_delta
+from lowband.documents.office.delta import apply_office_delta, office_delta
+from lowband.documents.office.normalise import normalise, unpack
+from lowband.storage.blobs import short_id
 
 DEFAULT_CACHE = Path.home() / ".cache" / "lowband-bench" / "docs"
 TOOLS = ("zstd", "xdelta3", "bsdiff", "bspatch", "rdiff")

@@ -38,18 +38,19 @@ from typing import Any
 
 import msgspec
 
-from lowband import docsync, documents
-from lowband.blobs import BlobStore, short_id
-from lowband.home import Home
+from lowband.documents import fetch as docsync
+from lowband.documents import index as documents
+from lowband.documents.transfer import Fetch
+from lowband.harness.testbed import Relay, cli, stream_state, wait_for
 from lowband.linkem import LinkEmulatorThread
-from lowband.model import DocRevision
-from lowband.node import Node, Role
-from lowband.store import Store
-from lowband.sync.receiver import InlineDoc
-from lowband.sync.session import Uplink, make_client
-from lowband.testbed import Relay, cli, stream_state, wait_for
-from lowband.transfer import Fetch
-from lowband.wire import DocForm, encode_frame, encode_request
+from lowband.node.home import Home
+from lowband.node.node import Node, Role
+from lowband.node.uplink import Uplink, make_client
+from lowband.protocol.model import DocRevision
+from lowband.protocol.receiver import InlineDoc
+from lowband.protocol.wire import DocForm, encode_frame, encode_request
+from lowband.storage.blobs import BlobStore, short_id
+from lowband.storage.store import Store
 
 M = "bench"
 ITEM = "bench"

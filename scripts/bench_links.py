@@ -9,7 +9,7 @@ transcript/en and transcript/zh; queues submissions (say, floor) with the CLI fr
 delegate's home at random moments, one during each outage; then prints latency, steady-state
 wire bytes against two zstd baselines, verification within 60 s, the cost of catching up after
 every outage, and what became of the submissions. The figures are computed in
-`lowband/linkfigures.py`; the scene is `lowband/scene.py`.
+`lowband/harness/linkfigures.py`; the scene is `lowband/harness/scene.py`.
 
     scripts/bench_links.py --quick                 # about 2 minutes, profiles in parallel
     scripts/bench_links.py --profiles hf,edge --duration 240 --json out.json
@@ -33,14 +33,15 @@ from pathlib import Path
 from typing import Any
 
 import lowband
-from lowband import audit, queues
+from lowband.harness import audit
+from lowband.harness.linkfigures import CATCHUP_GOAL, WIRE_GOAL, Figures, OutageFigures, figures
+from lowband.harness.linkprobe import Probe, arrivals, coded_sizes, lines
+from lowband.harness.scene import Scene, Submitter
+from lowband.harness.testbed import stream_state
 from lowband.linkem import LinkProfile, get_profile
-from lowband.linkfigures import CATCHUP_GOAL, WIRE_GOAL, Figures, OutageFigures, figures
-from lowband.linkprobe import Probe, arrivals, coded_sizes, lines
-from lowband.scene import Scene, Submitter
-from lowband.store import Store
-from lowband.sync.outbox import FINAL
-from lowband.testbed import stream_state
+from lowband.protocol.submissions import FINAL
+from lowband.storage import submissions as queues
+from lowband.storage.store import Store
 
 BASELINE = "loopback"
 QUICK_OUTAGES: dict[str, dict[str, Any]] = {  # one or two outages inside a quick run

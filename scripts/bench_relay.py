@@ -291,12 +291,12 @@ def main() -> None:
 def bench(args: argparse.Namespace) -> None:
     import httpx
 
-    from lowband.delegate import join, submit, sync_once
-    from lowband.home import Home
-    from lowband.model import CaptionLine, Kind, Publish, SubKind
-    from lowband.store import Store
-    from lowband.testbed import Relay, cli, stream_state, wait_for
-    from lowband.wire import SyncRequest, Want, encode_body, encode_request
+    from lowband.delegate.actions import join, submit, sync_once
+    from lowband.harness.testbed import Relay, cli, stream_state, wait_for
+    from lowband.node.home import Home
+    from lowband.protocol.model import CaptionLine, Kind, Publish, SubKind
+    from lowband.protocol.wire import SyncRequest, Want, encode_body, encode_request
+    from lowband.storage.store import Store
 
     raise_nofile()
     tmp = Path(tempfile.mkdtemp(prefix="lowband-bench-relay-"))

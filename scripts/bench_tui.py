@@ -34,9 +34,9 @@ from lowband.client import make_app  # noqa: E402
 from lowband.client.messages import StoreChanged  # noqa: E402
 from lowband.client.screens.room import RoomScreen  # noqa: E402
 from lowband.client.widgets.transcript import TranscriptView  # noqa: E402
-from lowband.model import CaptionLine, Kind  # noqa: E402
-from lowband.store import Store  # noqa: E402
-from lowband.wire import encode_body  # noqa: E402
+from lowband.protocol.model import CaptionLine, Kind  # noqa: E402
+from lowband.protocol.wire import encode_body  # noqa: E402
+from lowband.storage.store import Store  # noqa: E402
 
 SIZE = (120, 36)
 

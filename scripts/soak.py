@@ -25,11 +25,11 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from lowband import audit
+from lowband.harness import audit
+from lowband.harness.linkprobe import lines
+from lowband.harness.scene import Scene, Submitter
+from lowband.harness.testbed import stream_state, wait_for
 from lowband.linkem import OutageKind, get_profile
-from lowband.linkprobe import lines
-from lowband.scene import Scene, Submitter
-from lowband.testbed import stream_state, wait_for
 
 STREAM = "transcript/en"
 FLAPS: dict[str, float] = {  # kind -> weight

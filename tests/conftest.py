@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from nacl.signing import SigningKey
 
-from lowband.model import Kind, MeetingKind, Notice, Rights, RosterEntry, Session
-from lowband.relay.origin import Origin, append, create_meeting
-from lowband.store import Store
-from lowband.wire import encode_body
+from lowband.origin.origin import Origin, append, create_meeting
+from lowband.protocol.model import Kind, MeetingKind, Notice, Rights, RosterEntry, Session
+from lowband.protocol.wire import encode_body
+from lowband.storage.store import Store
 
 MEETING = "pp26"
 

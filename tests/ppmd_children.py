@@ -17,18 +17,18 @@ from collections import Counter
 
 import msgspec
 
-from lowband.compress import _read_varint, pack_body
-from lowband.demo import text_lines
-from lowband.wire import Codec, varint
+from lowband.harness.demo import text_lines
+from lowband.protocol.compress import _read_varint, pack_body
+from lowband.protocol.wire import Codec, varint
 
 LINES = [ln.encode() for ln in text_lines("res167_en.txt")]
 
 _CHILD = """
 import json, sys
 import msgspec
-from lowband import compress
-from lowband.compress import unpack_batch, unpack_body
-from lowband.wire import ProtocolError
+from lowband.protocol import compress
+from lowband.protocol.compress import unpack_batch, unpack_body
+from lowband.protocol.wire import ProtocolError
 inputs = msgspec.msgpack.decode(sys.stdin.buffer.read())
 counts = {"done": 0, "refused": 0, "decoded": 0}
 for history, data, codec, batch in inputs:

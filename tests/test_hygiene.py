@@ -23,10 +23,10 @@ def imported_by(module: str) -> set[str]:
 @pytest.mark.parametrize(
     "module",
     [
-        "lowband.sync.receiver",
-        "lowband.sync.serve",
-        "lowband.sync.outbox",
-        "lowband.sync.checkpoints",
+        "lowband.protocol.receiver",
+        "lowband.protocol.serve",
+        "lowband.protocol.submissions",
+        "lowband.protocol.checkpoints",
     ],
 )
 def test_sync_core_is_sans_io(module: str) -> None:

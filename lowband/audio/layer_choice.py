@@ -41,10 +41,10 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ..sync.ladder import AUDIO_LAYER, HEADROOM, NEED_BPS, UP_HOLD_S, Ladder, Mode
-from ..sync.link_estimate import LinkEstimator
-from .layers import LAYERS, LayerId
-from .live_edge import LiveEdge
+from lowband.audio.layers import LAYERS, LayerId
+from lowband.audio.live_edge import LiveEdge
+from lowband.modes.ladder import AUDIO_LAYER, HEADROOM, NEED_BPS, UP_HOLD_S, Ladder, Mode
+from lowband.modes.link_estimate import LinkEstimator
 
 BASE_FIRST_S = 5.0  # other layers wait this long after the base layer was last late; twice
 BASE_FIRST_MAX_S, BASE_FIRST_CALM_S = 40.0, 60.0  # as long each time it recurs within a minute

@@ -21,12 +21,12 @@ from types import TracebackType
 
 import httpx
 
-from ..model import Submission
-from ..node import Node, Role
-from ..store import Store
-from ..sync.receiver import Effect, PeerHello
-from ..sync.session import Uplink, make_client
-from .layers import LayerId, stream_name
+from lowband.audio.layers import LayerId, stream_name
+from lowband.node.node import Node, Role
+from lowband.node.uplink import Uplink, make_client
+from lowband.protocol.model import Submission
+from lowband.protocol.receiver import Effect, PeerHello
+from lowband.storage.store import Store
 
 RESTART_S = 1.0  # after an exchange died of an unexpected error
 SKEW_MS = 2000  # a smaller clock difference is the Hello's own delay, not a wrong clock

@@ -25,18 +25,18 @@ from collections.abc import Callable
 
 import httpx
 
-from ..model import Kind
-from ..store import Store
-from ..sync.ladder import Mode
-from ..wire import decode_canonical
-from .bundle import Bundle, BundleError, decode_bundle
-from .jitter import JitterBuffer, Source, State
-from .layer_choice import Choice, LayerChoice
-from .layers import BUNDLE_MS, BUNDLE_SAMPLES, LayerId, stream_name
-from .links import AudioLinks
-from .playback import Sink
-from .playlog import PlayLog
-from .playout_delay import DelayEstimator
+from lowband.audio.bundle import Bundle, BundleError, decode_bundle
+from lowband.audio.jitter import JitterBuffer, Source, State
+from lowband.audio.layer_choice import Choice, LayerChoice
+from lowband.audio.layers import BUNDLE_MS, BUNDLE_SAMPLES, LayerId, stream_name
+from lowband.audio.links import AudioLinks
+from lowband.audio.playback import Sink
+from lowband.audio.playlog import PlayLog
+from lowband.audio.playout_delay import DelayEstimator
+from lowband.modes.ladder import Mode
+from lowband.protocol.model import Kind
+from lowband.protocol.wire import decode_canonical
+from lowband.storage.store import Store
 
 TICK_S = 0.04
 START_FRESH_S = 3.0  # a first bundle this fresh starts playback at once

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable
 
-from .layers import LayerId
+from lowband.audio.layers import LayerId
 
 BEHIND_REL_S = 0.75  # this much older than the freshest any layer brought lately: late
 BEHIND_ABS_S = 3.0  # this old on arrival: late, whatever came before

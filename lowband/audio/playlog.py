@@ -15,9 +15,9 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass, field
 
-from .jitter import Played, Source
-from .layers import BUNDLE_MS, BUNDLE_SAMPLES, LayerId
-from .opus import SAMPLE_RATE
+from lowband.audio.jitter import Played, Source
+from lowband.audio.layers import BUNDLE_MS, BUNDLE_SAMPLES, LayerId
+from lowband.audio.opus import SAMPLE_RATE
 
 _NORMAL = (Source.DECODED, Source.CONCEALED)
 

@@ -33,18 +33,18 @@ from typing import BinaryIO
 import httpx
 from nacl.signing import SigningKey
 
-from ..crypto import sign_submission
-from ..model import Kind, Publish, Rights, SubKind, Submission, has_right
-from ..node import Node, Role
-from ..store import Store
-from ..sync import backoff
-from ..sync.receiver import AckSeen, Effect, Receiver
-from ..sync.session import LinkError, Uplink, make_client
-from ..wire import MAX_SUBS, AckState, encode_body
-from . import avio
-from .bundle import Bundle, encode_bundle
-from .encode import LayeredEncoder
-from .layers import BUNDLE_MS, BUNDLE_SAMPLES, stream_name
+from lowband.audio import avio
+from lowband.audio.bundle import Bundle, encode_bundle
+from lowband.audio.encode import LayeredEncoder
+from lowband.audio.layers import BUNDLE_MS, BUNDLE_SAMPLES, stream_name
+from lowband.node.node import Node, Role
+from lowband.node.uplink import LinkError, Uplink, make_client
+from lowband.protocol import backoff
+from lowband.protocol.crypto import sign_submission
+from lowband.protocol.model import Kind, Publish, Rights, SubKind, Submission, has_right
+from lowband.protocol.receiver import AckSeen, Effect, Receiver
+from lowband.protocol.wire import MAX_SUBS, AckState, encode_body
+from lowband.storage.store import Store
 
 READ_BYTES = 8192  # one read from a source; at 16 kHz mono a quarter of a second
 

@@ -1,7 +1,7 @@
 """The `lowband` command: argument parsing and the one place errors become sentences.
 
 Owns the command tree and exit codes; each command is a thin function over
-the library in `admin.py`, `delegate.py` or `publish.py`. Known failures
+the library in `admin.py`, `delegate/actions.py` or `publish.py`. Known failures
 print one plain sentence on stderr and exit 1; usage errors exit 2.
 """
 
@@ -11,14 +11,14 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from ..captions import CaptionFormatError
-from ..crypto import KeyFileError
-from ..delegate import JoinError
-from ..relay.run import BindError
-from ..store import StoreError
-from ..sync.session import LinkError
-from ..wire import ProtocolError
-from . import admin, audio, client, delegate, docs, publish, stats, tools
+from lowband.cli import admin, audio, client, delegate, docs, publish, stats, tools
+from lowband.delegate.actions import JoinError
+from lowband.meeting.captions import CaptionFormatError
+from lowband.node.uplink import LinkError
+from lowband.protocol.crypto import KeyFileError
+from lowband.protocol.wire import ProtocolError
+from lowband.relay.run import BindError
+from lowband.storage.store import StoreError
 
 EXPECTED = (
     StoreError,

@@ -7,16 +7,24 @@ import re
 import time
 from typing import Any
 
-from ..crypto import key_text, parse_key_text
-from ..home import Home
-from ..model import AgendaItem, Kind, MeetingKind, Notice, Rights, RosterEntry, Session
-from ..relay import config
-from ..relay.app import Settings
-from ..relay.limits import Limits
-from ..relay.origin import append, create_meeting
-from ..relay.retention import Retention
-from ..relay.run import bind, parse_hostport, serve
-from ..wire import encode_body
+from lowband.node.home import Home
+from lowband.origin.origin import append, create_meeting
+from lowband.protocol.crypto import key_text, parse_key_text
+from lowband.protocol.model import (
+    AgendaItem,
+    Kind,
+    MeetingKind,
+    Notice,
+    Rights,
+    RosterEntry,
+    Session,
+)
+from lowband.protocol.wire import encode_body
+from lowband.relay import config
+from lowband.relay.app import Settings
+from lowband.relay.limits import Limits
+from lowband.relay.retention import Retention
+from lowband.relay.run import bind, parse_hostport, serve
 
 MEETING_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 

@@ -8,14 +8,14 @@ import sys
 import time
 from typing import Any
 
-from .. import usage
-from ..audio.layers import BUNDLE_MS, layer_by_name
-from ..audio.listen import Listener
-from ..audio.playback import NoDeviceError, Sink, open_sink
-from ..audio.publish import Publisher, PublishError, pcm48_chunks
-from ..delegate import join, sync_once
-from ..home import Home
-from ..sync.ladder import mode_by_word
+from lowband.audio.layers import BUNDLE_MS, layer_by_name
+from lowband.audio.listen import Listener
+from lowband.audio.playback import NoDeviceError, Sink, open_sink
+from lowband.audio.publish import Publisher, PublishError, pcm48_chunks
+from lowband.delegate.actions import join, sync_once
+from lowband.modes import budget as usage
+from lowband.modes.ladder import mode_by_word
+from lowband.node.home import Home
 
 LAYERS = ["auto", "nb6", "wb16", "fb28"]
 MODES = ["auto", "text", "voice", "voice+", "full"]

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from ..home import Home
+from lowband.node.home import Home
 
 
 def register(sub: Any) -> None:
@@ -39,8 +39,8 @@ def chair(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace, meeting: str | None, chair: bool) -> int:
-    from ..client import make_app
-    from ..usage import parse_size, set_budget
+    from lowband.client import make_app
+    from lowband.modes.budget import parse_size, set_budget
 
     if not sys.stdin.isatty() or not sys.stdout.isatty():
         raise ValueError(

@@ -9,16 +9,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .. import queues
-from ..crypto import parse_key_text
-from ..delegate import JoinError, join, submit, sync_once
-from ..follow import follow as follow_loop
-from ..home import Home
-from ..model import SubKind, SubmissionText
-from ..store import Store
-from ..sync.outbox import describe
-from ..sync.session import LinkError
-from ..wire import encode_body
+from lowband.delegate.actions import JoinError, join, submit, sync_once
+from lowband.delegate.follow import follow as follow_loop
+from lowband.node.home import Home
+from lowband.node.uplink import LinkError
+from lowband.protocol.crypto import parse_key_text
+from lowband.protocol.model import SubKind, SubmissionText
+from lowband.protocol.submissions import describe
+from lowband.protocol.wire import encode_body
+from lowband.storage import submissions as queues
+from lowband.storage.store import Store
 
 # The origin signs every 30 s and a relay passes a heartbeat at least every 90 s to a delegate.
 STALE_S = 180

@@ -1,6 +1,6 @@
 """Commands for documents: `docs list|get|diff` for delegates, `publish doc` for the secretariat.
 
-Thin over `docsync.py`. `publish doc` joins the `publish` command that publish.py registers.
+Thin over `documents/fetch.py`. `publish doc` joins the `publish` command that publish.py registers.
 """
 
 from __future__ import annotations
@@ -10,12 +10,13 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from .. import docsync, documents
-from ..blobs import BlobStore
-from ..delegate import JoinError, join, sync_once
-from ..home import Home
-from ..store import Store
-from ..sync.session import LinkError
+from lowband.delegate.actions import JoinError, join, sync_once
+from lowband.documents import fetch as docsync
+from lowband.documents import index as documents
+from lowband.node.home import Home
+from lowband.node.uplink import LinkError
+from lowband.storage.blobs import BlobStore
+from lowband.storage.store import Store
 
 
 def register(sub: Any) -> None:

@@ -8,12 +8,13 @@ import sys
 import time
 from typing import Any
 
-from .. import captions, queues
-from ..delegate import join, submit, sync_once
-from ..home import Home
-from ..model import CaptionLine, Kind, Publish, SubKind
-from ..sync.outbox import State
-from ..wire import encode_body
+from lowband.delegate.actions import join, submit, sync_once
+from lowband.meeting import captions
+from lowband.node.home import Home
+from lowband.protocol.model import CaptionLine, Kind, Publish, SubKind
+from lowband.protocol.submissions import State
+from lowband.protocol.wire import encode_body
+from lowband.storage import submissions as queues
 
 
 def register(sub: Any) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ..home import Home
-from ..stats import meeting_stats, render
+from lowband.node.home import Home
+from lowband.relay.stats import meeting_stats, render
 
 
 def register(sub: Any) -> None:

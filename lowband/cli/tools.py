@@ -6,8 +6,8 @@ import argparse
 import sys
 from typing import Any
 
-from ..linkem import cli as linkem_cli
-from ..linkem.profiles import PROFILES
+from lowband.linkem import cli as linkem_cli
+from lowband.linkem.profiles import PROFILES
 
 
 def register(sub: Any) -> None:
@@ -27,7 +27,7 @@ def register(sub: Any) -> None:
 
 
 def demo(args: argparse.Namespace) -> int:
-    from .. import demo as scene
+    from lowband.harness import demo as scene
 
     # Textual draws on stderr; without a terminal there, print the scene as lines instead.
     plain = args.plain or not (sys.stdin.isatty() and sys.stderr.isatty())

@@ -7,6 +7,6 @@ disk writing in a background thread.
 
 from __future__ import annotations
 
-from .app import ClientConfig, LowbandApp, make_app
+from lowband.client.app import ClientConfig, LowbandApp, make_app
 
 __all__ = ["ClientConfig", "LowbandApp", "make_app"]

@@ -22,12 +22,9 @@ from textual import work
 from textual.app import App
 from textual.binding import Binding
 
-from ..home import Home
-from ..store import Store
-from ..sync.ladder import Mode, mode_word
-from .doc_fetcher import DocFetcher, Live
-from .listening import Listening
-from .messages import (
+from lowband.client.doc_fetcher import DocFetcher, Live
+from lowband.client.listening import Listening
+from lowband.client.messages import (
     AudioChanged,
     AudioReport,
     DocsChanged,
@@ -35,8 +32,11 @@ from .messages import (
     LinkReport,
     StoreChanged,
 )
-from .syncer import Syncer
-from .themes import DEFAULT_THEME, HIGH_CONTRAST
+from lowband.client.syncer import Syncer
+from lowband.client.themes import DEFAULT_THEME, HIGH_CONTRAST
+from lowband.modes.ladder import Mode, mode_word
+from lowband.node.home import Home
+from lowband.storage.store import Store
 
 
 @dataclass
@@ -89,7 +89,7 @@ class LowbandApp(App[None]):
             self.show_meetings()
 
     def show_meetings(self) -> None:
-        from .screens.meetings import MeetingsScreen
+        from lowband.client.screens.meetings import MeetingsScreen
 
         if len(self.screen_stack) > 2:
             self.pop_screen()
@@ -99,8 +99,8 @@ class LowbandApp(App[None]):
             self.push_screen(MeetingsScreen())
 
     def open_meeting(self, meeting: str, chair: bool = False) -> None:
-        from .screens.chair import ChairScreen
-        from .screens.room import RoomScreen
+        from lowband.client.screens.chair import ChairScreen
+        from lowband.client.screens.room import RoomScreen
 
         self.start_sync(meeting, self.config.lang)
         self.push_screen(ChairScreen(meeting) if chair else RoomScreen(meeting))

@@ -21,13 +21,14 @@ from enum import Enum
 import httpx
 from textual.message import Message
 
-from .. import docsync, documents
-from ..docs.rate import RateMeter
-from ..home import Home
-from ..store import Store
-from ..transfer import Progress
-from .loop_thread import LoopThread
-from .messages import DocsChanged
+from lowband.client.loop_thread import LoopThread
+from lowband.client.messages import DocsChanged
+from lowband.documents import fetch as docsync
+from lowband.documents import index as documents
+from lowband.documents.rate import RateMeter
+from lowband.documents.transfer import Progress
+from lowband.node.home import Home
+from lowband.storage.store import Store
 
 TICK_S = 0.1
 POST_EVERY_S = 0.1

@@ -24,14 +24,14 @@ from pathlib import Path
 import httpx
 from textual.message import Message
 
-from .. import usage
-from ..audio.jitter import State
-from ..audio.listen import Listener
-from ..audio.playback import NoDeviceError, Sink, WavSink, open_sink
-from ..store import Store, StoreError
-from ..sync.ladder import Mode
-from .loop_thread import LoopThread
-from .messages import AudioChanged, AudioReport
+from lowband.audio.jitter import State
+from lowband.audio.listen import Listener
+from lowband.audio.playback import NoDeviceError, Sink, WavSink, open_sink
+from lowband.client.loop_thread import LoopThread
+from lowband.client.messages import AudioChanged, AudioReport
+from lowband.modes import budget as usage
+from lowband.modes.ladder import Mode
+from lowband.storage.store import Store, StoreError
 
 REPORT_EVERY_S = 0.5
 

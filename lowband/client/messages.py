@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
-from ..sync.ladder import Mode
+from lowband.modes.ladder import Mode
 
 
 @dataclass(frozen=True)

@@ -23,17 +23,17 @@ import httpx
 from nacl.signing import SigningKey
 from textual.message import Message
 
-from .. import usage
-from ..delegate import submit
-from ..follow import record_link
-from ..model import SubKind
-from ..node import Node, Role, inline_budget
-from ..store import Store
-from ..sync.ladder import Ladder, Mode, mode_word
-from ..sync.modetime import ModeTime
-from ..sync.session import Uplink, make_client
-from .loop_thread import LoopThread
-from .messages import LinkChanged, LinkReport, StoreChanged
+from lowband.client.loop_thread import LoopThread
+from lowband.client.messages import LinkChanged, LinkReport, StoreChanged
+from lowband.delegate.actions import submit
+from lowband.delegate.follow import record_link
+from lowband.modes import budget as usage
+from lowband.modes.ladder import Ladder, Mode, mode_word
+from lowband.modes.modetime import ModeTime
+from lowband.node.node import Node, Role, inline_budget
+from lowband.node.uplink import Uplink, make_client
+from lowband.protocol.model import SubKind
+from lowband.storage.store import Store
 
 TICK_S = 0.25
 USAGE_EVERY_S = 5.0

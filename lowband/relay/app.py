@@ -4,7 +4,7 @@ Owns the endpoints (meeting directory, the sync exchange, health) and the
 background work of a node's role: at the origin, signing checkpoints and
 noticing writes by other processes (`lowband roster add`); at a relay,
 mirroring each meeting from its parent and forwarding custody upward. The
-exchange itself is planned by `sync/serve.py`; this module only moves bytes.
+exchange itself is planned by `protocol/serve.py`; this module only moves bytes.
 """
 
 from __future__ import annotations
@@ -25,14 +25,14 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from ..crypto import check_auth
-from ..model import MeetingInfo, Submission
-from ..node import Node, Role
-from ..store import Store, StoreError
-from ..sync.checkpoints import TICK_MS
-from ..sync.serve import Follower
-from ..sync.session import LinkError, Uplink, make_client
-from ..wire import (
+from lowband.node.node import Node, Role
+from lowband.node.uplink import LinkError, Uplink, make_client
+from lowband.origin.origin import Origin
+from lowband.protocol.checkpoints import TICK_MS
+from lowband.protocol.crypto import check_auth
+from lowband.protocol.model import MeetingInfo, Submission
+from lowband.protocol.serve import Follower
+from lowband.protocol.wire import (
     CONTENT_TYPE,
     DECODE_ERRORS,
     MAX_REQUEST,
@@ -46,15 +46,15 @@ from ..wire import (
     decode_request,
     encode_frame,
 )
-from . import blobs, custody
-from .exchange import Exchange, ExchangeResponse
-from .fanout import Fanout
-from .hub import Hub
-from .limits import Limits
-from .metrics import Metrics
-from .origin import Origin
-from .retention import Cursors, Retention, follower_id, prune
-from .source import Views
+from lowband.relay import blobs, custody
+from lowband.relay.exchange import Exchange, ExchangeResponse
+from lowband.relay.fanout import Fanout
+from lowband.relay.hub import Hub
+from lowband.relay.limits import Limits
+from lowband.relay.metrics import Metrics
+from lowband.relay.retention import Cursors, Retention, follower_id, prune
+from lowband.relay.source import Views
+from lowband.storage.store import Store, StoreError
 
 DISCOVER_S = 30.0
 AUDIO_GRACE_S = 30.0

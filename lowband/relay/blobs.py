@@ -30,19 +30,19 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
-from .. import documents
-from ..blobs import BlobError, BlobStore, short_id
-from ..docs.forms import encode_form, is_current
-from ..model import DocRevision
-from ..store import StoreError
-from ..sync.session import make_client
-from ..transfer import Fetch, TransferError, signer
-from ..wire import AUTH_HEADER, ProtocolError, decode_blob_auth
-from . import upload
-from .inline import InlineForms
+from lowband.documents import index as documents
+from lowband.documents.forms import encode_form, is_current
+from lowband.documents.transfer import Fetch, TransferError, signer
+from lowband.node.uplink import make_client
+from lowband.protocol.model import DocRevision
+from lowband.protocol.wire import AUTH_HEADER, ProtocolError, decode_blob_auth
+from lowband.relay import upload
+from lowband.relay.inline import InlineForms
+from lowband.storage.blobs import BlobError, BlobStore, short_id
+from lowband.storage.store import StoreError
 
 if TYPE_CHECKING:
-    from .app import RelayState
+    from lowband.relay.app import RelayState
 
 CHUNK = 16 * 1024  # bytes per write: a reset loses at most what is in flight
 MAX_OFFSET = 1 << 40

@@ -34,7 +34,7 @@ from typing import Annotated
 
 import msgspec
 
-from .retention import PRUNE_EVERY_S
+from lowband.relay.retention import PRUNE_EVERY_S
 
 
 class LimitsConfig(msgspec.Struct, forbid_unknown_fields=True):

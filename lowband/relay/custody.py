@@ -10,12 +10,12 @@ keeps it queued, and the relay keeps serving what it has.
 
 from __future__ import annotations
 
-from .. import queues
-from ..crypto import verify_submission
-from ..model import Submission
-from ..store import Store, StoreError
-from ..wire import Ack, AckState, encode_body
-from .limits import Limits
+from lowband.protocol.crypto import verify_submission
+from lowband.protocol.model import Submission
+from lowband.protocol.wire import Ack, AckState, encode_body
+from lowband.relay.limits import Limits
+from lowband.storage import submissions as queues
+from lowband.storage.store import Store, StoreError
 
 
 def take(

@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING, Any, cast
 from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
-from ..sync.serve import Follower
-from ..wire import CONTENT_TYPE
+from lowband.protocol.serve import Follower
+from lowband.protocol.wire import CONTENT_TYPE
 
 if TYPE_CHECKING:
-    from .fanout import Fanout
+    from lowband.relay.fanout import Fanout
 
 Step = Coroutine[Any, Any, None]
 Suspended = tuple[Step, "asyncio.Future[Any] | None"]  # a send waiting on the connection

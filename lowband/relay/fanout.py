@@ -9,7 +9,7 @@ heartbeat, a checkpoint held back by its cadence) is served by the same kind of 
 write the connection cannot take now (flow control) sends that follower back to a task of
 its own until it has caught up again, so one slow link never holds up the others.
 
-What each follower is sent is `sync/serve.py`'s decision; this module does no I/O of its
+What each follower is sent is `protocol/serve.py`'s decision; this module does no I/O of its
 own beyond the ASGI sends of `exchange.py`.
 """
 
@@ -18,10 +18,10 @@ from __future__ import annotations
 import asyncio
 import math
 
-from ..store import StoreError
-from .exchange import Exchange, Suspended, body, finish_send, start_send
-from .hub import Hub
-from .source import MeetingView, Views
+from lowband.relay.exchange import Exchange, Suspended, body, finish_send, start_send
+from lowband.relay.hub import Hub
+from lowband.relay.source import MeetingView, Views
+from lowband.storage.store import StoreError
 
 TIMER_SLACK_S = 0.005  # serve a timer a little early rather than arm another one
 

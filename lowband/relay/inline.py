@@ -19,16 +19,16 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from .. import documents
-from ..blobs import BlobError, short_id
-from ..model import DocRevision
-from ..store import StoreError
-from ..sync.serve import Inline
-from ..transfer import TransferError
-from ..wire import MAX_INLINE, DocForm, encode_frame
+from lowband.documents import index as documents
+from lowband.documents.transfer import TransferError
+from lowband.protocol.model import DocRevision
+from lowband.protocol.serve import Inline
+from lowband.protocol.wire import MAX_INLINE, DocForm, encode_frame
+from lowband.storage.blobs import BlobError, short_id
+from lowband.storage.store import StoreError
 
 if TYPE_CHECKING:
-    from .blobs import BlobService
+    from lowband.relay.blobs import BlobService
 
 READY_CAP = 2048  # prepared (target, bases) results kept; the oldest are dropped first
 

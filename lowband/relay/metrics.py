@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 
-from ..store import Store
-from ..wire import MODE_NAMES
+from lowband.protocol.wire import MODE_NAMES
+from lowband.storage.store import Store
 
 META_KEY = "stats/served"
 DOCUMENT_FILES = "document files"  # bytes served by the blob endpoint, beside the stream classes

@@ -5,9 +5,9 @@ Owns the pruning rule and the record of the audio cursors children report. The r
 * Only streams named `audio/<channel>/<layer>` are pruned. Captions, floor, documents and
   every other stream are kept whole.
 * A stream is pruned up to an anchor: one of the origin-signed audio checkpoints the store
-  keeps (one every `ANCHOR_EVERY_MS`, see store.py) whose event is older than `audio_hours`.
+  keeps (one every `ANCHOR_EVERY_MS`, see storage/store.py) whose event is older than `audio_hours`.
   The anchor replaces the events up to it; a follower whose cursor is behind it is sent the
-  anchor (`AnchorFrame`) and verifies onward from there (sync/receiver.py).
+  anchor (`AnchorFrame`) and verifies onward from there (protocol/receiver.py).
 * A child still needs the events after the cursor it last reported (the `wants` of its sync
   request) if it reported within the last `child_hours`; the relay never prunes past the lowest
   such cursor. A cursor of 0 does not count: a child holding nothing starts at the anchor.
@@ -23,9 +23,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..model import Anchor, Checkpoint
-from ..store import AUDIO_PREFIX, Store
-from ..wire import SyncRequest
+from lowband.protocol.model import Anchor, Checkpoint
+from lowband.protocol.wire import SyncRequest
+from lowband.storage.store import AUDIO_PREFIX, Store
 
 HOUR_MS = 3600 * 1000
 PRUNE_EVERY_S = 600.0

@@ -15,8 +15,8 @@ import ssl
 
 import uvicorn
 
-from ..store import Store
-from .app import Settings, create_app
+from lowband.relay.app import Settings, create_app
+from lowband.storage.store import Store
 
 
 class BindError(Exception):

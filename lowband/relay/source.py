@@ -1,4 +1,4 @@
-"""A meeting as the serving plan sees it: the `Source` of `sync/serve.py` over a store.
+"""A meeting as the serving plan sees it: the `Source` of `protocol/serve.py` over a store.
 
 Owns the per-generation snapshot of a meeting's streams, heads and newest
 checkpoints (one snapshot shared by every follower until the store moves) and
@@ -15,11 +15,10 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from ..compress import pack_batch, pack_body
-from ..model import Checkpoint, Kind
-from ..store import AUDIO_PREFIX, Store
-from ..sync.serve import Inline
-from ..wire import (
+from lowband.protocol.compress import pack_batch, pack_body
+from lowband.protocol.model import Checkpoint, Kind
+from lowband.protocol.serve import Inline
+from lowband.protocol.wire import (
     BLOCK_EVENTS,
     AnchorFrame,
     Batch,
@@ -28,9 +27,10 @@ from ..wire import (
     decode_canonical,
     encode_frame,
 )
+from lowband.storage.store import AUDIO_PREFIX, Store
 
 if TYPE_CHECKING:
-    from .inline import InlineForms
+    from lowband.relay.inline import InlineForms
 
 BATCH_RAW_BYTES = 16 * 1024  # catch-up batches stay small, so priorities still interleave
 BATCH_MAX_EVENTS = 256

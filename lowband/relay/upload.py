@@ -5,7 +5,7 @@ carries, the secretariat's right to publish, the revision number and size), stor
 only once it hashes to its name, and only then deciding the submission, which appends the
 docs event: a docs event published this way never names a blob the origin does not hold.
 A retry of a published revision is answered 200 and changes nothing. Every refusal is a 4xx
-with one sentence. Must not: serve blobs (blobs.py does) or run anywhere but at the origin.
+with one sentence. Must not: serve blobs (storage/blobs.py does) or run anywhere but at the origin.
 """
 
 from __future__ import annotations
@@ -18,16 +18,25 @@ import msgspec
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import PlainTextResponse, Response
 
-from .. import documents, queues
-from ..blobs import MAX_BLOB, SHA_HEX, BlobError, BlobStore, BlobWriter
-from ..crypto import verify_submission
-from ..model import DocRevision, Kind, Publish, Rights, SubKind, Submission, has_right
-from ..store import Store
-from ..transfer import SUB_HEADER
-from ..wire import AckState
+from lowband.documents import index as documents
+from lowband.documents.transfer import SUB_HEADER
+from lowband.protocol.crypto import verify_submission
+from lowband.protocol.model import (
+    DocRevision,
+    Kind,
+    Publish,
+    Rights,
+    SubKind,
+    Submission,
+    has_right,
+)
+from lowband.protocol.wire import AckState
+from lowband.storage import submissions as queues
+from lowband.storage.blobs import MAX_BLOB, SHA_HEX, BlobError, BlobStore, BlobWriter
+from lowband.storage.store import Store
 
 if TYPE_CHECKING:
-    from .app import RelayState
+    from lowband.relay.app import RelayState
 
 MAX_HEADER = 32 * 1024
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from lowband.testbed import Relay
+from lowband.harness.testbed import Relay
 
 from .live_net import relays
 from .room_scene import T0, fill

@@ -9,10 +9,10 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from lowband.blobs import BlobStore
-from lowband.model import Checkpoint, DocRevision, Kind
-from lowband.store import Store
-from lowband.wire import encode_body
+from lowband.protocol.model import Checkpoint, DocRevision, Kind
+from lowband.protocol.wire import encode_body
+from lowband.storage.blobs import BlobStore
+from lowband.storage.store import Store
 
 from .room_scene import MEETING, T0, append
 

@@ -8,13 +8,21 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from lowband.crypto import load_or_create_key
-from lowband.delegate import join
-from lowband.model import AgendaItem, Kind, MeetingKind, Notice, Rights, RosterEntry, Session
-from lowband.relay.origin import append, create_meeting
-from lowband.store import Store
-from lowband.testbed import Relay, stream_state, wait_for
-from lowband.wire import encode_body
+from lowband.delegate.actions import join
+from lowband.harness.testbed import Relay, stream_state, wait_for
+from lowband.origin.origin import append, create_meeting
+from lowband.protocol.crypto import load_or_create_key
+from lowband.protocol.model import (
+    AgendaItem,
+    Kind,
+    MeetingKind,
+    Notice,
+    Rights,
+    RosterEntry,
+    Session,
+)
+from lowband.protocol.wire import encode_body
+from lowband.storage.store import Store
 
 from .screen_text import screen_text
 

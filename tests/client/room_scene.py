@@ -11,8 +11,9 @@ from pathlib import Path
 
 from nacl.signing import SigningKey
 
-from lowband.crypto import chain_next, load_or_create_key
-from lowband.model import (
+from lowband.origin.origin import create_meeting
+from lowband.protocol.crypto import chain_next, load_or_create_key
+from lowband.protocol.model import (
     AgendaItem,
     CaptionLine,
     ChatMessage,
@@ -29,9 +30,8 @@ from lowband.model import (
     RosterEntry,
     Session,
 )
-from lowband.relay.origin import create_meeting
-from lowband.store import Store
-from lowband.wire import decode_body, encode_body, encode_canonical
+from lowband.protocol.wire import decode_body, encode_body, encode_canonical
+from lowband.storage.store import Store
 
 MEETING = "pp26"
 T0 = 1_796_112_000_000  # 2026-12-01T08:00:00Z

@@ -19,8 +19,8 @@ from audio_support import aligned_pesq, write_speech
 
 from lowband.audio import playback
 from lowband.client import make_app
-from lowband.sync.ladder import Mode
-from lowband.testbed import Relay
+from lowband.harness.testbed import Relay
+from lowband.modes.ladder import Mode
 
 from .live_net import M, until
 from .screen_text import screen_text

@@ -17,10 +17,10 @@ from lowband.client.screens.doc_diff import DocDiffScreen
 from lowband.client.screens.doc_view import DocViewScreen
 from lowband.client.screens.documents import DocumentsScreen
 from lowband.client.widgets.doc_detail import DocDetail
-from lowband.crypto import load_key
-from lowband.delegate import submit
-from lowband.model import SubKind
-from lowband.store import Store
+from lowband.delegate.actions import submit
+from lowband.protocol.crypto import load_key
+from lowband.protocol.model import SubKind
+from lowband.storage.store import Store
 
 from .conftest import NOW
 from .doc_scene import add_documents

@@ -16,15 +16,15 @@ from pathlib import Path
 import pytest
 from textual.widgets import ProgressBar
 
-from lowband.blobs import BlobStore
 from lowband.client import make_app
-from lowband.client.doc_rows import DocState
 from lowband.client.screens.doc_diff import DocDiffScreen
 from lowband.client.screens.doc_view import DocViewScreen
 from lowband.client.screens.documents import DocumentsScreen
+from lowband.client.views.doc_rows import DocState
+from lowband.harness.testbed import Relay, cli, delegate_behind_link, stream_state, wait_for
 from lowband.linkem import LinkEmulatorThread, LinkProfile, OutageKind
-from lowband.store import Store
-from lowband.testbed import Relay, cli, delegate_behind_link, stream_state, wait_for
+from lowband.storage.blobs import BlobStore
+from lowband.storage.store import Store
 
 from .screen_text import screen_text
 

@@ -10,7 +10,7 @@ import pytest
 
 from lowband.client import make_app
 from lowband.client.widgets.floor_panel import FloorPanel
-from lowband.testbed import Relay
+from lowband.harness.testbed import Relay
 
 from .live_net import M, until
 from .screen_text import screen_text

@@ -8,15 +8,15 @@ import pytest
 from rich.cells import cell_len
 from textual.widgets import Input
 
-from lowband import queues
 from lowband.client import make_app
 from lowband.client.screens.chair import ChairScreen
 from lowband.client.screens.meetings import MeetingsScreen
 from lowband.client.screens.room import RoomScreen
 from lowband.client.widgets.transcript import TranscriptView
-from lowband.model import Rights
-from lowband.store import Store
-from lowband.sync.outbox import State
+from lowband.protocol.model import Rights
+from lowband.protocol.submissions import State
+from lowband.storage import submissions as queues
+from lowband.storage.store import Store
 
 from .conftest import NOW
 from .room_scene import ARABIC, MEETING, fill

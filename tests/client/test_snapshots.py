@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from lowband.client import make_app
-from lowband.model import Rights
+from lowband.protocol.model import Rights
 
 from .conftest import NOW
 from .doc_scene import add_documents

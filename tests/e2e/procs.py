@@ -1,5 +1,5 @@
 """Re-export of the testbed for the end-to-end tests."""
 
-from lowband.testbed import Relay, cli, stream_state, wait_for
+from lowband.harness.testbed import Relay, cli, stream_state, wait_for
 
 __all__ = ["Relay", "cli", "stream_state", "wait_for"]

@@ -33,11 +33,11 @@ from lowband.audio.jitter import Source
 from lowband.audio.layers import BUNDLE_SAMPLES, LayerId
 from lowband.audio.listen import Listener
 from lowband.audio.playlog import PlayLog, Run
-from lowband.delegate import join
+from lowband.delegate.actions import join
 from lowband.linkem import LinkEmulatorThread, LinkProfile, get_profile
-from lowband.store import Store
-from lowband.sync.ladder import Mode
-from lowband.wire import decode_canonical
+from lowband.modes.ladder import Mode
+from lowband.protocol.wire import decode_canonical
+from lowband.storage.store import Store
 
 pytestmark = pytest.mark.e2e
 M = "pp26"

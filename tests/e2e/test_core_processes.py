@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from procs import Relay, cli, stream_state, wait_for
 
-from lowband import queues
-from lowband.compress import pack_body
-from lowband.store import Store
-from lowband.sync.outbox import State
-from lowband.wire import decode_canonical, encode_canonical
+from lowband.protocol.compress import pack_body
+from lowband.protocol.submissions import State
+from lowband.protocol.wire import decode_canonical, encode_canonical
+from lowband.storage import submissions as queues
+from lowband.storage.store import Store
 
 pytestmark = pytest.mark.e2e
 M = "pp26"

@@ -17,15 +17,15 @@ import pytest
 from docx_support import make_docx, paragraphs
 from procs import Relay, cli, stream_state, wait_for
 
-from lowband.blobs import BlobStore
-from lowband.docs.forms import encode_form
-from lowband.docs.office import normalise
+from lowband.documents.forms import encode_form
+from lowband.documents.office.normalise import normalise
+from lowband.harness.testbed import Follower, delegate_behind_link
 from lowband.linkem import LinkEmulatorThread, LinkProfile, OutageKind
-from lowband.node import INLINE_LIMIT, Node, Role
-from lowband.store import Store
-from lowband.sync.session import Uplink, make_client
-from lowband.testbed import Follower, delegate_behind_link
-from lowband.wire import DocForm, FrameReader, encode_frame
+from lowband.node.node import INLINE_LIMIT, Node, Role
+from lowband.node.uplink import Uplink, make_client
+from lowband.protocol.wire import DocForm, FrameReader, encode_frame
+from lowband.storage.blobs import BlobStore
+from lowband.storage.store import Store
 
 pytestmark = pytest.mark.e2e
 M = "pp26"

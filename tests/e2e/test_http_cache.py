@@ -11,11 +11,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from lowband.model import CaptionLine, Kind
-from lowband.relay.origin import append
-from lowband.store import Store
-from lowband.testbed import Relay, cli, stream_state, wait_for
-from lowband.wire import encode_body
+from lowband.harness.testbed import Relay, cli, stream_state, wait_for
+from lowband.origin.origin import append
+from lowband.protocol.model import CaptionLine, Kind
+from lowband.protocol.wire import encode_body
+from lowband.storage.store import Store
 
 pytestmark = pytest.mark.e2e
 M = "pp26"

@@ -1,6 +1,6 @@
 """End to end through the link emulator on `edge` and `flaky3g`: correctness only, never timing.
 
-Real processes on loopback (`lowband.scene`): captions published at the origin reach the
+Real processes on loopback (`lowband.harness.scene`): captions published at the origin reach the
 delegate behind the emulated link all of them, in order and verified; submissions queued
 before, during and after a forced outage are applied exactly once; the delegate catches up
 after the outage. Outages on `flaky3g` are shortened so that one test stays under a minute.
@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from lowband import audit
+from lowband.harness import audit
+from lowband.harness.linkprobe import lines
+from lowband.harness.scene import Scene, Submitter
+from lowband.harness.testbed import stream_state, wait_for
 from lowband.linkem import LinkProfile, OutageKind, get_profile
-from lowband.linkprobe import lines
-from lowband.model import SubKind
-from lowband.scene import Scene, Submitter
-from lowband.testbed import stream_state, wait_for
+from lowband.protocol.model import SubKind
 
 pytestmark = pytest.mark.e2e
 STREAM = "transcript/en"

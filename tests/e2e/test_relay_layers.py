@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from lowband.delegate import join, submit, sync_once
-from lowband.home import Home
-from lowband.model import CaptionLine, Kind, Publish, SubKind
-from lowband.node import Node, Role
-from lowband.store import Store
-from lowband.sync.session import Uplink, make_client
-from lowband.testbed import Relay, cli, stream_state, wait_for
-from lowband.wire import encode_body
+from lowband.delegate.actions import join, submit, sync_once
+from lowband.harness.testbed import Relay, cli, stream_state, wait_for
+from lowband.node.home import Home
+from lowband.node.node import Node, Role
+from lowband.node.uplink import Uplink, make_client
+from lowband.protocol.model import CaptionLine, Kind, Publish, SubKind
+from lowband.protocol.wire import encode_body
+from lowband.storage.store import Store
 
 pytestmark = pytest.mark.e2e
 M = "pp26"

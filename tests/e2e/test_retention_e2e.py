@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from test_relay_layers import M, publish_audio
 
-from lowband.delegate import join
-from lowband.node import Node, Role
-from lowband.store import Store
-from lowband.sync.session import Uplink, make_client
-from lowband.testbed import Relay, cli, stream_state, wait_for
+from lowband.delegate.actions import join
+from lowband.harness.testbed import Relay, cli, stream_state, wait_for
+from lowband.node.node import Node, Role
+from lowband.node.uplink import Uplink, make_client
+from lowband.storage.store import Store
 
 pytestmark = pytest.mark.e2e
 NB6 = "audio/floor/nb6"

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from lowband.testbed import Relay, cli, stream_state, wait_for
+from lowband.harness.testbed import Relay, cli, stream_state, wait_for
 
 pytestmark = pytest.mark.e2e
 M = "pp26"

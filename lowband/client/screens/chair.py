@@ -19,17 +19,17 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
-from ...floor import fairness
-from ...model import ChairAction, ChairVerb, Kind, Rights, SubKind, has_right
-from ...render import clock, line
-from ...wire import decode_canonical, encode_body
-from ..messages import LinkChanged, StoreChanged
-from ..room_data import RoomReader
-from ..widgets.item_list import ItemList
-from ..widgets.status_bar import StatusBar
+from lowband.client.messages import LinkChanged, StoreChanged
+from lowband.client.views.room_data import RoomReader
+from lowband.client.widgets.item_list import ItemList
+from lowband.client.widgets.status_bar import StatusBar
+from lowband.meeting.floor import fairness
+from lowband.meeting.render import clock, line
+from lowband.protocol.model import ChairAction, ChairVerb, Kind, Rights, SubKind, has_right
+from lowband.protocol.wire import decode_canonical, encode_body
 
 if TYPE_CHECKING:
-    from ..app import LowbandApp
+    from lowband.client.app import LowbandApp
 
 
 def mmss(seconds: float) -> str:

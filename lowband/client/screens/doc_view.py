@@ -13,12 +13,12 @@ from textual import work
 from textual.binding import Binding
 from textual.widgets import Static
 
-from ... import documents
-from ...docs.text import NotText
-from .. import held_revisions
-from ..held_revisions import Held, NotHeld
-from ..widgets.doc_text import DocText
-from .held_doc import HeldDocScreen
+from lowband.client.screens.held_doc import HeldDocScreen
+from lowband.client.views import held_revisions
+from lowband.client.views.held_revisions import Held, NotHeld
+from lowband.client.widgets.doc_text import DocText
+from lowband.documents import index as documents
+from lowband.documents.diff import NotText
 
 
 class DocViewScreen(HeldDocScreen):

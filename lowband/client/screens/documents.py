@@ -18,19 +18,19 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
-from ... import documents
-from ...usage import human
-from ..doc_rows import DocRow, read_rows
-from ..doc_words import label
-from ..messages import DocsChanged, LinkChanged, StoreChanged
-from ..room_data import RoomReader, clean
-from ..widgets.doc_detail import DocDetail
-from ..widgets.status_bar import StatusBar
-from .doc_diff import DocDiffScreen
-from .doc_view import DocViewScreen
+from lowband.client.messages import DocsChanged, LinkChanged, StoreChanged
+from lowband.client.screens.doc_diff import DocDiffScreen
+from lowband.client.screens.doc_view import DocViewScreen
+from lowband.client.views.doc_rows import DocRow, read_rows
+from lowband.client.views.doc_words import label
+from lowband.client.views.room_data import RoomReader, clean
+from lowband.client.widgets.doc_detail import DocDetail
+from lowband.client.widgets.status_bar import StatusBar
+from lowband.documents import index as documents
+from lowband.modes.budget import human
 
 if TYPE_CHECKING:
-    from ..app import LowbandApp
+    from lowband.client.app import LowbandApp
 
 COLUMNS = ("", "doc", "rev", "title", "item", "size", "state")
 

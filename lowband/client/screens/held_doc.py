@@ -13,13 +13,13 @@ from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
-from ...blobs import BlobStore
-from .. import held_revisions
-from ..held_revisions import Held
-from ..widgets.doc_text import DocText
+from lowband.client.views import held_revisions
+from lowband.client.views.held_revisions import Held
+from lowband.client.widgets.doc_text import DocText
+from lowband.storage.blobs import BlobStore
 
 if TYPE_CHECKING:
-    from ..app import LowbandApp
+    from lowband.client.app import LowbandApp
 
 
 class HeldDocScreen(Screen[None]):

@@ -20,12 +20,12 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
-from ..messages import StoreChanged
-from ..notice_words import BADGES, describe
-from ..room_data import RoomReader
+from lowband.client.messages import StoreChanged
+from lowband.client.views.notice_words import BADGES, describe
+from lowband.client.views.room_data import RoomReader
 
 if TYPE_CHECKING:
-    from ..app import LowbandApp
+    from lowband.client.app import LowbandApp
 
 EMPTY = (
     "No meetings in this store yet.\n\n"

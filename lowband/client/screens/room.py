@@ -33,22 +33,22 @@ from textual.widgets import (
 )
 from textual.worker import get_current_worker
 
-from ...model import CaptionLine, SubKind, SubmissionText
-from ...store import Store
-from ...usage import human
-from ...wire import ProtocolError, decode_body, decode_canonical, encode_body
-from ..messages import AudioChanged, LinkChanged, StoreChanged
-from ..notice_words import BADGES, rights_sentence
-from ..room_data import RoomReader, Shown
-from ..widgets.compose_bar import ComposeBar
-from ..widgets.floor_panel import FloorPanel
-from ..widgets.item_list import ItemList
-from ..widgets.status_bar import StatusBar
-from ..widgets.transcript import TranscriptView
-from .documents import DocumentsScreen
+from lowband.client.messages import AudioChanged, LinkChanged, StoreChanged
+from lowband.client.screens.documents import DocumentsScreen
+from lowband.client.views.notice_words import BADGES, rights_sentence
+from lowband.client.views.room_data import RoomReader, Shown
+from lowband.client.widgets.compose_bar import ComposeBar
+from lowband.client.widgets.floor_panel import FloorPanel
+from lowband.client.widgets.item_list import ItemList
+from lowband.client.widgets.status_bar import StatusBar
+from lowband.client.widgets.transcript import TranscriptView
+from lowband.modes.budget import human
+from lowband.protocol.model import CaptionLine, SubKind, SubmissionText
+from lowband.protocol.wire import ProtocolError, decode_body, decode_canonical, encode_body
+from lowband.storage.store import Store
 
 if TYPE_CHECKING:
-    from ..app import LowbandApp
+    from lowband.client.app import LowbandApp
 
 FIRST_PAINT_EVENTS = 200  # comfortably more than a screenful, however tall the terminal
 

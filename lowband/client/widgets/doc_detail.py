@@ -14,9 +14,9 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import ProgressBar, Static
 
-from ...usage import human
-from ..doc_rows import DocRow, DocState
-from ..doc_words import progress_line, sentence
+from lowband.client.views.doc_rows import DocRow, DocState
+from lowband.client.views.doc_words import progress_line, sentence
+from lowband.modes.budget import human
 
 MOVING = (DocState.FETCHING, DocState.HOLDING)
 

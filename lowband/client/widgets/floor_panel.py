@@ -10,7 +10,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from ...floor import FloorState
+from lowband.meeting.floor import FloorState
 
 
 def floor_lines(state: FloorState, my_key: bytes) -> list[str]:

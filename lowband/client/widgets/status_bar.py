@@ -13,9 +13,9 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from ...sync.ladder import mode_word
-from ...usage import human
-from ..messages import AudioReport, LinkReport
+from lowband.client.messages import AudioReport, LinkReport
+from lowband.modes.budget import human
+from lowband.modes.ladder import mode_word
 
 
 def _age(seconds: float | None) -> str:

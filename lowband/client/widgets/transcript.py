@@ -24,7 +24,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from .cellwrap import wrap_spans
+from lowband.client.widgets.cellwrap import wrap_spans
 
 GUTTER = 2
 HANG = 2

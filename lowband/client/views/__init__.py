@@ -1,0 +1,1 @@
+"""Pure read models of the client's screens: what they show, read from the store."""

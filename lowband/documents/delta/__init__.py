@@ -1,0 +1,1 @@
+"""Byte deltas between document revisions: the codec, copy/insert ops, base ranking."""

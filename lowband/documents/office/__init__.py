@@ -1,0 +1,1 @@
+"""Office files (zips of deflated XML) in a normal form whose revisions delta well."""

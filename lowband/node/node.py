@@ -1,0 +1,369 @@
+"""A node's side of an exchange with its parent, over its store.
+
+Owns the glue between the sans-IO receiver and the store: it builds the
+request from the store (cursors in priority order, queued submissions, custody
+questions), rebuilds the receiver's state from the store, and applies each
+batch of effects in one transaction, committed before more bytes are read
+(STYLE rule 6). A delegate's client and a relay's mirror differ only in what
+they want and which queue they forward (`Role`).
+
+A client that asks for inline documents (`inline_limit`) names the revisions it holds in
+its request; a form that arrives inline is decoded against them after the batch that carried
+its docs event is committed, checked against that event's SHA-256 and stored as a blob (or
+refused with one sentence in `refused`, leaving the revision to `docs get`); its file appears
+in the documents folder, as `docs get` writes it, once a checkpoint covers the docs event.
+"""
+
+from __future__ import annotations
+
+import enum
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from nacl.signing import SigningKey
+
+from lowband.documents import index as documents
+from lowband.documents.delta.delta import DeltaError
+from lowband.documents.forms import decode_form
+from lowband.modes.modetime import ModeTime
+from lowband.protocol import submissions as outbox
+from lowband.protocol.compress import History
+from lowband.protocol.crypto import sign_auth
+from lowband.protocol.model import (
+    ChatMessage,
+    FloorChange,
+    Intervention,
+    Kind,
+    Receipt,
+    RosterEntry,
+    Submission,
+)
+from lowband.protocol.receiver import (
+    AckSeen,
+    Anchored,
+    Append,
+    Effect,
+    InlineDoc,
+    NewStream,
+    PeerHello,
+    Receiver,
+    Refused,
+    StreamState,
+    Verified,
+)
+from lowband.protocol.wire import (
+    MAX_DOCS_HELD,
+    AckState,
+    Auth,
+    ProtocolError,
+    SyncRequest,
+    Want,
+    decode_body,
+    decode_canonical,
+)
+from lowband.storage import submissions as queues
+from lowband.storage.blobs import BlobError, BlobStore, short_id, write_atomic
+from lowband.storage.store import Store
+
+_OUTCOME_KINDS = {Kind.FLOOR: FloorChange, Kind.INTERVENTION: Intervention, Kind.CHAT: ChatMessage}
+
+
+INLINE_LIMIT = 4096  # a delegate's client takes forms this small inside the exchange
+INLINE_UNMEASURED = 1024  # until the link's rate is known
+
+
+def inline_budget(link_bps: float | None) -> int:
+    """The largest document form worth taking inside the live exchange: what the link carries
+    in half a second (a form ahead of a caption delays it that long), 512 to INLINE_LIMIT
+    bytes; INLINE_UNMEASURED before the link was measured. On hf's 9.6 kbit/s that is 600."""
+    if link_bps is None:
+        return INLINE_UNMEASURED
+    return int(min(INLINE_LIMIT, max(512, link_bps / 8 * 0.5)))
+
+
+RELAY_STREAMS = [
+    "notice",
+    "roster",
+    "floor",
+    "receipts",
+    "transcript/",
+    "interventions",
+    "docs",
+    "chat/",
+]
+
+
+class Role(enum.Enum):
+    CLIENT = "client"
+    RELAY = "relay"
+
+
+def priority(name: str, lang: str) -> tuple[int, str]:
+    """DESIGN section 4: acks, notice/roster/floor, own transcript, ..., chat history."""
+    order = [
+        ("notice", 0),
+        ("roster", 0),
+        ("floor", 0),
+        ("receipts", 0),
+        (f"transcript/{lang}", 1),
+        ("interventions", 2),
+        ("audio/", 3),
+        ("docs", 4),
+        ("transcript/", 7),
+        ("chat/", 8),
+    ]
+    rank = next((r for p, r in order if name == p or (p.endswith("/") and name.startswith(p))), 9)
+    return rank, name
+
+
+@dataclass
+class Node:
+    store: Store
+    meeting: str
+    role: Role
+    name: str
+    lang: str = "en"
+    peer: str = ""  # the parent's node name, from its Hello
+    refused: list[str] = field(default_factory=list)
+    audio: set[str] = field(default_factory=set)  # audio streams wanted (a relay: its children's)
+    key: SigningKey | None = None  # signs a short-lived token in each request when set
+    modes: ModeTime | None = None  # a delegate's client: time in each mode, for the relay
+    inline_limit: int = 0  # the largest document form taken inside the exchange (0: none)
+    documents_root: Path | None = None  # the home whose documents folder inline revisions go to
+    inline_received: int = 0  # revisions that arrived inline and were stored
+    _unwritten: dict[str, int] = field(default_factory=dict)  # sha -> docs seq, until verified
+
+    def wants(self) -> list[str]:
+        """Stream name prefixes this node follows. Audio only as asked: a relay pulls from its
+        parent only the layers its children want."""
+        if self.role is Role.RELAY:
+            return [*RELAY_STREAMS, *sorted(self.audio)]
+        return [
+            *sorted(self.audio),
+            "notice",
+            "roster",
+            "floor",
+            "receipts",
+            f"transcript/{self.lang}",
+            "interventions",
+            "docs",
+            "chat/",
+        ]
+
+    def request(
+        self, live: bool, with_events: bool = True, checkpoint_every: int = 45
+    ) -> SyncRequest:
+        prefixes = self.wants() if with_events else []
+        known = self.store.streams(self.meeting)
+        followed = [
+            (name, head, verified)
+            for _, name, head, verified in known
+            if with_events and any(name.startswith(p) for p in prefixes)
+        ]
+        followed.sort(key=lambda s: priority(s[0], self.lang))
+        return SyncRequest(
+            meeting=self.meeting,
+            node=self.name,
+            wants=[Want(n, head, verified) for n, head, verified in followed],
+            prefixes=prefixes,
+            known_streams=_contiguous({no for no, *_ in known}),
+            subs=self.pending(),
+            ask=self.asks(),
+            live=live,
+            checkpoint_every=checkpoint_every,
+            history=True,
+            auth=self._auth(),
+            mode_s=self.modes.take() if self.modes is not None else [],
+            docs_held=self.held_docs() if with_events and self.inline_limit else [],
+            inline_limit=self.inline_limit if with_events else 0,
+        )
+
+    def held_docs(self) -> list[bytes]:
+        """The newest held revision of each document, newest first: the bases a relay may
+        encode an inline form against."""
+        blobs = BlobStore(self.store, sweep=False)
+        newest: dict[str, bytes] = {}
+        for e in reversed(documents.entries(self.store, self.meeting)):
+            if e.doc.doc_id not in newest and blobs.has(e.sha):
+                newest[e.doc.doc_id] = bytes.fromhex(short_id(e.sha))
+        return list(newest.values())[:MAX_DOCS_HELD]
+
+    def undelivered(self, req: SyncRequest) -> None:
+        """The relay did not take `req`: what it reported goes in a later request."""
+        if self.modes is not None and req.mode_s:
+            self.modes.restore(req.mode_s)
+
+    def _auth(self) -> Auth | None:
+        if self.key is None:
+            return None
+        return Auth(*sign_auth(self.key, self.meeting, self.name, int(time.time() * 1000)))
+
+    def pending(self) -> list[Submission]:
+        if self.role is Role.RELAY:
+            blobs = queues.custody_held(self.store, self.meeting, 64)
+        else:
+            blobs = [
+                i.data
+                for i in queues.outbox(self.store, self.meeting)
+                if outbox.needs_sending(i.state)
+            ][:64]
+        return [decode_body(b, Submission) for b in blobs]
+
+    def asks(self) -> list[bytes]:
+        if self.role is Role.RELAY:
+            return []
+        return [
+            i.sub_id
+            for i in queues.outbox(self.store, self.meeting)
+            if outbox.needs_asking(i.state)
+        ][:256]
+
+    def receiver(self) -> Receiver:
+        info = self.store.meeting(self.meeting)
+        if info is None:
+            raise ProtocolError(f"Meeting {self.meeting} is not in the store; join it first.")
+        states = []
+        for no, name, head, verified in self.store.streams(self.meeting):
+            _, head_hash = self.store.head(self.meeting, no)
+            unverified = self.store.hashes_after(self.meeting, no, verified)
+            history = History(self.store.history(self.meeting, no, head + 1))
+            last_ts = self.store.ts_of(self.meeting, no, head)
+            states.append(
+                StreamState(no, name, head, head_hash, verified, history, last_ts, unverified)
+            )
+        return Receiver(self.meeting, info.origin_key, info.epoch_ms, states)
+
+    def apply(self, effects: list[Effect], now_ms: int) -> None:
+        """Apply one batch of effects atomically."""
+        if not effects:
+            return
+        # What came from the parent can be fetched again: no fsync per chunk (see Store.tx).
+        with self.store.tx(durable=False):
+            for e in effects:
+                if not isinstance(e, InlineDoc):
+                    self._apply_one(e, now_ms)
+        for e in effects:  # after the commit: their docs events are in the store now
+            if isinstance(e, InlineDoc):
+                self._inline(e)
+        if self._unwritten:
+            self._write_verified()
+
+    def _inline(self, e: InlineDoc) -> None:
+        """Decode, check and store a revision sent inline; refuse it in one sentence."""
+        target = e.target.hex()
+        entry = next(
+            (x for x in documents.entries(self.store, self.meeting) if x.sha.startswith(target)),
+            None,
+        )
+        if entry is None:
+            self.refused.append(
+                f"The relay sent document {target} inline, which no docs event names."
+            )
+            return
+        name = f"{entry.doc.doc_id} r{entry.doc.rev}"
+        blobs = BlobStore(self.store, sweep=False)
+        if blobs.has(entry.sha):
+            return
+        bases: dict[str, bytes] = {}
+        try:
+            if e.base:
+                base = blobs.resolve(e.base.hex())
+                if base is None:
+                    raise DeltaError(f"it is encoded against {e.base.hex()}, which is not held.")
+                bases[short_id(base)] = blobs.read(base)
+            data = decode_form(
+                e.data, bases, max_size=entry.doc.size, expected_sha256=entry.doc.sha256
+            )
+            blobs.put(data, entry.sha)
+        except (DeltaError, BlobError) as exc:
+            self.refused.append(
+                f"Refused {name} sent inline by {self.peer or 'the relay'}: {exc}"
+                " `lowband docs get` fetches it."
+            )
+            return
+        self.inline_received += 1
+        self._unwritten[entry.sha] = entry.seq
+
+    def _write_verified(self) -> None:
+        """Write inline revisions whose docs event a checkpoint now covers to the folder."""
+        for e in documents.entries(self.store, self.meeting):
+            if e.sha in self._unwritten and e.verified:
+                del self._unwritten[e.sha]
+                if self.documents_root is not None:
+                    dest = documents.doc_path(self.documents_root, self.meeting, e.doc)
+                    if not dest.exists():
+                        write_atomic(dest, BlobStore(self.store, sweep=False).read(e.sha))
+
+    def _apply_one(self, e: Effect, now_ms: int) -> None:
+        m = self.meeting
+        match e:
+            case NewStream(no=no, name=name):
+                self.store.ensure_stream(m, name, no)
+            case Append(no=no, seq=seq, ts=ts, kind=kind, canonical=data, hash=h, packed=packed):
+                self.store.insert_event(m, no, seq, ts, kind, data, h, now_ms, packed)
+                self._on_event(kind, decode_canonical(data)[2], now_ms)
+            case Verified(no=no, checkpoint=cp):
+                self.store.set_verified(m, no, cp.seq)
+                self.store.put_checkpoint(m, no, cp)
+            case Anchored(no=no, anchor=anchor):
+                self.store.set_anchor(m, no, anchor)
+            case Refused(no=no, keep=keep, reason=reason):
+                self.store.truncate_after(m, no, keep)
+                self.store.set_meta(f"alert/{m}", f"{reason} (from {self.peer or 'the relay'})")
+                self.refused.append(reason)
+            case AckSeen(sub_id=sub_id, state=state, node=node, reason=reason):
+                self._on_ack(sub_id, state, node, reason, now_ms)
+            case PeerHello(node=node):
+                self.peer = node
+
+    def _on_event(self, kind: Kind, body: bytes, now_ms: int) -> None:
+        if kind is Kind.ROSTER:
+            self.store.apply_roster(self.meeting, decode_body(body, RosterEntry))
+        elif self.role is Role.CLIENT and kind in _OUTCOME_KINDS:
+            sub_id = decode_body(body, _OUTCOME_KINDS[kind]).sub_id  # type: ignore[attr-defined]
+            self._outcome(sub_id, outbox.Input.ACCEPTED, "", now_ms)
+        elif self.role is Role.CLIENT and kind is Kind.RECEIPT:
+            receipt = decode_body(body, Receipt)
+            self._outcome(receipt.sub_id, outbox.Input.REJECTED, receipt.reason, now_ms)
+
+    def _outcome(self, sub_id: bytes, event: outbox.Input, reason: str, now_ms: int) -> None:
+        item = queues.outbox_get(self.store, sub_id)
+        if item is not None:
+            new = outbox.advance(item.state, event)
+            if new is not item.state:
+                queues.outbox_set(self.store, sub_id, new, "", reason, now_ms)
+
+    def _on_ack(self, sub_id: bytes, state: int, node: str, reason: str, now_ms: int) -> None:
+        if self.role is Role.RELAY:
+            if state == AckState.DEFERRED:
+                return  # still held here; the forwarder tries again later
+            if state == AckState.RECEIVED:
+                queues.custody_set(self.store, sub_id, queues.RECEIVED, node)
+            elif state == AckState.CUSTODY:
+                queues.custody_set(self.store, sub_id, queues.FORWARDED, node)
+            else:
+                queues.custody_set(self.store, sub_id, queues.REFUSED, reason)
+            return
+        event = {
+            AckState.CUSTODY: outbox.Input.ACK_CUSTODY,
+            AckState.RECEIVED: outbox.Input.ACK_RECEIVED,
+            AckState.REFUSED: outbox.Input.ACK_REFUSED,
+            AckState.DEFERRED: outbox.Input.ACK_DEFERRED,
+        }[state]
+        item = queues.outbox_get(self.store, sub_id)
+        if item is not None:
+            new = outbox.advance(item.state, event)
+            if new is not item.state or node != item.node or reason != item.reason:
+                queues.outbox_set(self.store, sub_id, new, node, reason, now_ms)
+
+
+def _contiguous(held: set[int]) -> int:
+    """The n such that streams 1..n are all held: what a request claims to know. The parent
+    announces every followed stream above it, so a stream numbered below one already held (an
+    audio layer this node takes up after the captions began) is still announced; streams held
+    above n are announced again, which the receiver takes as a no-op."""
+    n = 0
+    while n + 1 in held:
+        n += 1
+    return n

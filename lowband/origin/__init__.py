@@ -1,0 +1,1 @@
+"""The origin: the only node that sequences, decides and signs."""

@@ -1,0 +1,144 @@
+"""Keys, the per-stream hash chain, signed checkpoints and signed submissions.
+
+Owns every signature and hash lowband relies on, and the key files on disk
+(created with mode 0600). It knows nothing of the store or the network.
+Signed messages are domain-separated so that a signature for one purpose can
+never be replayed as another.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import msgspec
+from nacl.exceptions import BadSignatureError
+from nacl.signing import SigningKey, VerifyKey
+
+from lowband.protocol.model import Checkpoint, Submission
+
+_CHAIN = b"lowband/chain/1\x00"
+_CHECKPOINT = b"lowband/checkpoint/1\x00"
+_SUBMISSION = b"lowband/submission/1\x00"
+_AUTH = b"lowband/auth/1\x00"
+AUTH_LIFETIME_MS = 10 * 60 * 1000
+
+
+class KeyFileError(Exception):
+    """A key file is missing or unreadable; the message is one plain sentence."""
+
+
+def chain_genesis(meeting: str, stream: str) -> bytes:
+    """h[0]: binds a chain to its meeting and stream, so events cannot move between them."""
+    return hashlib.sha256(_CHAIN + meeting.encode() + b"\x00" + stream.encode()).digest()
+
+
+def chain_next(prev: bytes, seq: int, canonical: bytes) -> bytes:
+    """h[n] = H(h[n-1] || n || canonical event n)."""
+    return hashlib.sha256(prev + seq.to_bytes(8, "big") + canonical).digest()
+
+
+def checkpoint_message(meeting: str, stream: str, seq: int, head: bytes, ts_ms: int) -> bytes:
+    return _CHECKPOINT + msgspec.msgpack.encode([meeting, stream, seq, head, ts_ms])
+
+
+def sign_checkpoint(
+    key: SigningKey, meeting: str, stream: str, seq: int, head: bytes, ts_ms: int
+) -> Checkpoint:
+    sig = key.sign(checkpoint_message(meeting, stream, seq, head, ts_ms)).signature
+    return Checkpoint(stream=stream, seq=seq, ts_ms=ts_ms, sig=sig)
+
+
+def verify_checkpoint(origin_key: bytes, meeting: str, cp: Checkpoint, head: bytes) -> bool:
+    """True when the origin signed `head` as the hash of `cp.stream` at `cp.seq`."""
+    msg = checkpoint_message(meeting, cp.stream, cp.seq, head, cp.ts_ms)
+    return _verify(origin_key, msg, cp.sig)
+
+
+def submission_message(sub: Submission) -> bytes:
+    fields = [sub.sub_id, sub.meeting, sub.author, str(sub.kind), sub.body, sub.created_ms]
+    return _SUBMISSION + msgspec.msgpack.encode(fields)
+
+
+def sign_submission(key: SigningKey, sub: Submission) -> Submission:
+    """Return `sub` with its author and signature filled in from `key`."""
+    unsigned = msgspec.structs.replace(sub, author=bytes(key.verify_key), sig=bytes(64))
+    sig = key.sign(submission_message(unsigned)).signature
+    return msgspec.structs.replace(unsigned, sig=sig)
+
+
+def verify_submission(sub: Submission) -> bool:
+    return _verify(sub.author, submission_message(sub), sub.sig)
+
+
+def auth_message(meeting: str, node: str, expires_ms: int) -> bytes:
+    return _AUTH + msgspec.msgpack.encode([meeting, node, expires_ms])
+
+
+def sign_auth(key: SigningKey, meeting: str, node: str, now_ms: int) -> tuple[bytes, int, bytes]:
+    """(public key, expiry, signature) of a request token valid for AUTH_LIFETIME_MS."""
+    expires = now_ms + AUTH_LIFETIME_MS
+    return bytes(key.verify_key), expires, key.sign(auth_message(meeting, node, expires)).signature
+
+
+def check_auth(
+    public: bytes, meeting: str, node: str, expires_ms: int, sig: bytes, now_ms: int
+) -> str:
+    """'' when the token is good, else the reason in one sentence."""
+    if expires_ms < now_ms:
+        return "The request's token has expired; check this device's clock."
+    if expires_ms > now_ms + 2 * AUTH_LIFETIME_MS:
+        return "The request's token is valid for too long; check this device's clock."
+    if not _verify(public, auth_message(meeting, node, expires_ms), sig):
+        return "The request's token does not verify."
+    return ""
+
+
+def _verify(public: bytes, msg: bytes, sig: bytes) -> bool:
+    try:
+        VerifyKey(public).verify(msg, sig)
+    except (BadSignatureError, ValueError):
+        return False
+    return True
+
+
+def public_key(key: SigningKey) -> bytes:
+    return bytes(key.verify_key)
+
+
+def load_or_create_key(path: Path) -> SigningKey:
+    """The node's key pair; a new one is written with mode 0600 if none exists."""
+    if path.exists():
+        return load_key(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = SigningKey.generate()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(bytes(key).hex().encode() + b"\n")
+    return key
+
+
+def load_key(path: Path) -> SigningKey:
+    try:
+        text = path.read_text().strip()
+        return SigningKey(bytes.fromhex(text))
+    except FileNotFoundError:
+        raise KeyFileError(f"No key at {path}; run `lowband id init` first.") from None
+    except (ValueError, OSError):
+        raise KeyFileError(f"The key file {path} is not a lowband key.") from None
+
+
+def key_text(public: bytes) -> str:
+    """How a public key is written for people: 64 hex digits."""
+    return public.hex()
+
+
+def parse_key_text(text: str) -> bytes:
+    try:
+        raw = bytes.fromhex(text.strip())
+    except ValueError:
+        raw = b""
+    if len(raw) != 32:
+        raise ValueError(f"{text!r} is not a public key (64 hex digits).")
+    return raw

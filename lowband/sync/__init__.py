@@ -1,1 +1,0 @@
-"""Sans-IO sync protocol: client state, serving plans, the ladder, deltas. No I/O imports."""
