@@ -40,12 +40,14 @@ import msgspec
 
 from lowband.documents import fetch as docsync
 from lowband.documents import index as documents
+from lowband.documents.inline import InlineDocs
 from lowband.documents.transfer import Fetch
 from lowband.harness.testbed import Relay, cli, stream_state, wait_for
+from lowband.http import make_client
 from lowband.linkem import LinkEmulatorThread
 from lowband.node.home import Home
 from lowband.node.node import Node, Role
-from lowband.node.uplink import Uplink, make_client
+from lowband.node.uplink import Uplink
 from lowband.protocol.model import DocRevision
 from lowband.protocol.receiver import InlineDoc
 from lowband.protocol.wire import DocForm, encode_frame, encode_request
@@ -125,33 +127,41 @@ def bed() -> Bed:
     return _bed
 
 
-@dataclass
-class BenchNode(Node):
-    """The delegate's node, naming only this pair's document as held (as a delegate that
-    holds just it would), and counting what arrives inline."""
+class BenchInline(InlineDocs):
+    """The delegate's inline documents, naming only this pair's document as held (as a
+    delegate that holds just it would), and counting what arrives inline."""
 
-    doc_id: str = ""
-    frame_bytes: int = 0
-    field_bytes: int = 0
-    decode_s: float = 0.0
+    def __init__(self, store: Store, meeting: str, doc_id: str) -> None:
+        super().__init__(store, meeting)
+        self.doc_id = doc_id
+        self.frame_bytes = 0
+        self.decode_s = 0.0
 
-    def held_docs(self) -> list[bytes]:
+    def held(self) -> list[bytes]:
         revs = documents.revisions(documents.entries(self.store, self.meeting), self.doc_id)
         blobs = BlobStore(self.store, sweep=False)
         held = [e.sha for e in reversed(revs) if blobs.has(e.sha)]
         return [bytes.fromhex(short_id(held[0]))] if held else []
+
+    def receive(self, e: InlineDoc, peer: str) -> str:
+        started = time.perf_counter()
+        refusal = super().receive(e, peer)
+        self.decode_s += time.perf_counter() - started
+        self.frame_bytes += len(encode_frame(DocForm(e.target, e.base, e.data)))
+        return refusal
+
+
+@dataclass
+class BenchNode(Node):
+    """The delegate's node, counting the bytes the inline fields add to its requests."""
+
+    field_bytes: int = 0
 
     def request(self, live: bool, with_events: bool = True, checkpoint_every: int = 45) -> Any:
         req = super().request(live, with_events, checkpoint_every)
         plain = msgspec.structs.replace(req, docs_held=[], inline_limit=0)
         self.field_bytes += len(encode_request(req)) - len(encode_request(plain))
         return req
-
-    def _inline(self, e: InlineDoc) -> None:
-        started = time.perf_counter()
-        super()._inline(e)
-        self.decode_s += time.perf_counter() - started
-        self.frame_bytes += len(encode_frame(DocForm(e.target, e.base, e.data)))
 
 
 async def _sync(b: Bed, node: Node) -> None:
@@ -191,11 +201,12 @@ def transfer(pair: dict[str, Any], cache: Path, inline_limit: int = 0) -> Result
     wait_for(lambda: b.relay_holds(target), timeout=300, what="the relay's prefetch")
     wire, first_byte, decode = 0, 0.0, 0.0
     if inline_limit:
+        docs = BenchInline(b.delegate, M, doc_id)
         node = BenchNode(
-            b.delegate, M, Role.CLIENT, "bench", inline_limit=inline_limit, doc_id=doc_id
+            b.delegate, M, Role.CLIENT, "bench", inline_limit=inline_limit, inline=docs
         )
         asyncio.run(_sync(b, node))
-        wire, decode = node.frame_bytes + node.field_bytes, node.decode_s
+        wire, decode = docs.frame_bytes + node.field_bytes, docs.decode_s
     else:
         asyncio.run(_sync(b, Node(b.delegate, M, Role.CLIENT, "bench")))
     if not blobs.has(target):  # over the limit (or no inline): by HTTP

@@ -41,9 +41,9 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from lowband.audio.layers import LAYERS, LayerId
+from lowband.audio.layers import LAYERS, MODE_LAYER, LayerId
 from lowband.audio.live_edge import LiveEdge
-from lowband.modes.ladder import AUDIO_LAYER, HEADROOM, NEED_BPS, UP_HOLD_S, Ladder, Mode
+from lowband.modes.ladder import HEADROOM, NEED_BPS, UP_HOLD_S, Ladder, Mode
 from lowband.modes.link_estimate import LinkEstimator
 
 BASE_FIRST_S = 5.0  # other layers wait this long after the base layer was last late; twice
@@ -149,11 +149,11 @@ PROBE_RULES: tuple[tuple[ProbeState, Callable[[Probe, Facts], bool], Outcome], .
 
 
 def _mode_layer(mode: Mode) -> LayerId:
-    return AUDIO_LAYER.get(mode, LayerId.NB6)
+    return MODE_LAYER.get(mode, LayerId.NB6)
 
 
 def _target(layer: LayerId) -> Mode:
-    return next(m for m in Mode if AUDIO_LAYER.get(m) == layer)
+    return next(m for m in Mode if MODE_LAYER.get(m) == layer)
 
 
 class LayerChoice:
@@ -272,7 +272,7 @@ class LayerChoice:
         """The layer of the lowest mode above ``mode`` that plays something better."""
         now = self._play_layer(mode)
         for m in Mode:
-            layer = AUDIO_LAYER.get(m)
+            layer = MODE_LAYER.get(m)
             if m > mode and layer is not None and layer > now:
                 return layer if self.reachable(layer) else None
         return None

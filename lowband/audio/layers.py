@@ -1,8 +1,8 @@
 """The three simulcast audio layers as data, and the bundle time grid they share.
 
-Owns: which layers exist, their Opus settings and their stream names. Must not: encode,
-decode or load libopus (``opus.py`` does that); the sync core imports this module to name
-the layer a mode asks for, so it stays plain data.
+Owns: which layers exist, their Opus settings, their stream names, and the layer each mode of
+the ladder (``modes/ladder.py``) asks for. Must not: encode, decode or load libopus (``opus.py``
+does that), so it stays plain data.
 
 Measured on the espeak fixture with libopus 1.6.1 (PESQ-WB against the 16 kHz source; see
 ``scripts/bench_audio_codec.py``):
@@ -25,6 +25,7 @@ import enum
 from dataclasses import dataclass
 
 from lowband.audio.opus import SAMPLE_RATE, Bandwidth
+from lowband.modes.ladder import Mode
 
 BUNDLE_MS = 960  # one bundle: 16 frames of 60 ms or 48 of 20 ms, so every layer's bundles align
 BUNDLE_SAMPLES = SAMPLE_RATE * BUNDLE_MS // 1000
@@ -65,6 +66,14 @@ LAYERS: dict[LayerId, Layer] = {
 }
 
 assert all(BUNDLE_MS % layer.frame_ms == 0 for layer in LAYERS.values())
+
+
+MODE_LAYER = {Mode.VOICE: LayerId.NB6, Mode.VOICE_PLUS: LayerId.WB16, Mode.FULL: LayerId.FB28}
+
+
+def layer_for(mode: Mode) -> LayerId | None:
+    """The layer a sync request asks for in `mode`; None for offline and text."""
+    return MODE_LAYER.get(mode)
 
 
 def layer_by_name(name: str) -> Layer:

@@ -19,11 +19,11 @@ import asyncio
 from dataclasses import dataclass, field
 from types import TracebackType
 
-import httpx
-
+from lowband import http
 from lowband.audio.layers import LayerId, stream_name
+from lowband.http import make_client
 from lowband.node.node import Node, Role
-from lowband.node.uplink import Uplink, make_client
+from lowband.node.uplink import Uplink
 from lowband.protocol.model import Submission
 from lowband.protocol.receiver import Effect, PeerHello
 from lowband.storage.store import Store
@@ -77,13 +77,13 @@ class AudioLinks:
     name: str
     channel: str
     lang: str = "en"
-    transport: httpx.AsyncBaseTransport | None = None
+    transport: http.Transport | None = None
     meeting_streams: bool = True  # False: another exchange (the TUI's) carries the meeting
     on_change: asyncio.Event = field(default_factory=asyncio.Event)
     errors: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self._client: httpx.AsyncClient | None = None
+        self._client: http.Client | None = None
         self._links: dict[LayerId, _Link] = {}
         self._base: LayerId | None = None
         self._stopping: list[asyncio.Task[None]] = []

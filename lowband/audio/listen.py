@@ -23,8 +23,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-import httpx
-
+from lowband import http
 from lowband.audio.bundle import Bundle, BundleError, decode_bundle
 from lowband.audio.jitter import JitterBuffer, Source, State
 from lowband.audio.layer_choice import Choice, LayerChoice
@@ -62,7 +61,7 @@ class Listener:
         catch_up: float = 1.25,
         start: Mode = Mode.VOICE,
         log: PlayLog | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
+        transport: http.Transport | None = None,
         note: Callable[[str], None] | None = None,
         meeting_streams: bool = True,
         account: Callable[[int], None] | None = None,

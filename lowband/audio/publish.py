@@ -30,15 +30,16 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-import httpx
 from nacl.signing import SigningKey
 
+from lowband import http
 from lowband.audio import avio
 from lowband.audio.bundle import Bundle, encode_bundle
 from lowband.audio.encode import LayeredEncoder
 from lowband.audio.layers import BUNDLE_MS, BUNDLE_SAMPLES, stream_name
+from lowband.http import LinkError, make_client
 from lowband.node.node import Node, Role
-from lowband.node.uplink import LinkError, Uplink, make_client
+from lowband.node.uplink import Uplink
 from lowband.protocol import backoff
 from lowband.protocol.crypto import sign_submission
 from lowband.protocol.model import Kind, Publish, Rights, SubKind, Submission, has_right
@@ -151,7 +152,7 @@ class Publisher:
         origin: str,
         channel: str,
         *,
-        transport: httpx.AsyncBaseTransport | None = None,
+        transport: http.Transport | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         info = store.meeting(meeting)

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 
 from lowband.cli import admin, audio, client, delegate, docs, publish, stats, tools
 from lowband.delegate.actions import JoinError
+from lowband.http import LinkError
 from lowband.meeting.captions import CaptionFormatError
-from lowband.node.uplink import LinkError
 from lowband.protocol.crypto import KeyFileError
 from lowband.protocol.wire import ProtocolError
 from lowband.relay.run import BindError

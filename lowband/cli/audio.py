@@ -13,9 +13,11 @@ from lowband.audio.listen import Listener
 from lowband.audio.playback import NoDeviceError, Sink, open_sink
 from lowband.audio.publish import Publisher, PublishError, pcm48_chunks
 from lowband.delegate.actions import join, sync_once
-from lowband.modes import budget as usage
+from lowband.modes.budget import parse_size
 from lowband.modes.ladder import mode_by_word
+from lowband.node import usage
 from lowband.node.home import Home
+from lowband.storage import meta
 
 LAYERS = ["auto", "nb6", "wb16", "fb28"]
 MODES = ["auto", "text", "voice", "voice+", "full"]
@@ -103,7 +105,7 @@ def listen_cmd(args: argparse.Namespace) -> int:
             return _err(f"Meeting {args.meeting} is not joined here; run `lowband join URL`.")
         if args.budget:
             with store.tx():
-                usage.set_budget(store, usage.parse_size(args.budget) or None)
+                meta.set_daily_budget(store, parse_size(args.budget) or None)
         try:
             sink: Sink = open_sink(args.out)
         except NoDeviceError as exc:

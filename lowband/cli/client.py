@@ -40,7 +40,8 @@ def chair(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace, meeting: str | None, chair: bool) -> int:
     from lowband.client import make_app
-    from lowband.modes.budget import parse_size, set_budget
+    from lowband.modes.budget import parse_size
+    from lowband.storage.meta import set_daily_budget
 
     if not sys.stdin.isatty() or not sys.stdout.isatty():
         raise ValueError(
@@ -51,7 +52,7 @@ def _run(args: argparse.Namespace, meeting: str | None, chair: bool) -> int:
     if getattr(args, "budget", None):
         limit = parse_size(args.budget)
         with home.store() as store, store.tx():
-            set_budget(store, limit or None)
+            set_daily_budget(store, limit or None)
     if meeting:
         with home.store() as store:
             if store.meeting(meeting) is None:

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import time
 from pathlib import Path
 from typing import Any
 
 from lowband.delegate.actions import JoinError, join, submit, sync_once
 from lowband.delegate.follow import follow as follow_loop
+from lowband.http import LinkError
 from lowband.node.home import Home
-from lowband.node.uplink import LinkError
 from lowband.protocol.crypto import parse_key_text
 from lowband.protocol.model import SubKind, SubmissionText
 from lowband.protocol.submissions import describe
 from lowband.protocol.wire import encode_body
+from lowband.storage import meta
 from lowband.storage import submissions as queues
 from lowband.storage.store import Store
 
@@ -181,12 +181,12 @@ def status_cmd(args: argparse.Namespace) -> int:
                 continue
             parent = store.parent(info.id) or "(this node is its origin)"
             print(f"Meeting {info.id}: {info.title}; syncs from {parent}")
-            link = json.loads(store.get_meta(f"link/{info.id}", "{}") or "{}")
-            if link:
-                age = time.time() - link["at"]
-                state = "online" if link["online"] else f"offline ({link['error']})"
+            link = meta.link_record(store, info.id)
+            if link is not None:
+                age = time.time() - link.at
+                state = "online" if link.online else f"offline ({link.error})"
                 print(f"  link: {state}, as of {age:.0f} s ago")
-            alert = store.get_meta(f"alert/{info.id}")
+            alert = meta.alert(store, info.id)
             if alert:
                 print(f"  WARNING: {alert}")
             newest = 0
@@ -198,7 +198,7 @@ def status_cmd(args: argparse.Namespace) -> int:
                 )
                 print(f"  {name}: {head} events, {head - verified} unverified{cp_age}")
             stale = time.time() - newest / 1000
-            if link.get("online") and newest and stale > STALE_S:
+            if link is not None and link.online and newest and stale > STALE_S:
                 print(
                     f"  WARNING: the origin's newest signature reached you {stale:.0f} s ago "
                     "although the link is up: the relay may be withholding events."

@@ -13,8 +13,8 @@ from typing import Any
 from lowband.delegate.actions import JoinError, join, sync_once
 from lowband.documents import fetch as docsync
 from lowband.documents import index as documents
+from lowband.http import LinkError
 from lowband.node.home import Home
-from lowband.node.uplink import LinkError
 from lowband.storage.blobs import BlobStore
 from lowband.storage.store import Store
 

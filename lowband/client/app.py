@@ -16,12 +16,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 from nacl.signing import SigningKey
 from textual import work
 from textual.app import App
 from textual.binding import Binding
 
+from lowband import http
 from lowband.client.doc_fetcher import DocFetcher, Live
 from lowband.client.listening import Listening
 from lowband.client.messages import (
@@ -47,7 +47,7 @@ class ClientConfig:
     chair: bool = False
     high_contrast: bool = False
     sync: bool = True  # False: never start the sync thread (snapshots, benchmarks)
-    transport: httpx.AsyncBaseTransport | None = None
+    transport: http.Transport | None = None
     clock: Callable[[], float] = time.time
     catch_up: float = 1.25  # how fast audio plays what was missed after a pause
 
@@ -247,7 +247,7 @@ def make_app(
     chair: bool = False,
     high_contrast: bool = False,
     sync: bool = True,
-    transport: httpx.AsyncBaseTransport | None = None,
+    transport: http.Transport | None = None,
     clock: Callable[[], float] = time.time,
     catch_up: float = 1.25,
 ) -> LowbandApp:

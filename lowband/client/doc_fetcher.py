@@ -18,15 +18,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import Enum
 
-import httpx
 from textual.message import Message
 
+from lowband import http
 from lowband.client.loop_thread import LoopThread
 from lowband.client.messages import DocsChanged
 from lowband.documents import fetch as docsync
 from lowband.documents import index as documents
 from lowband.documents.rate import RateMeter
 from lowband.documents.transfer import Progress
+from lowband.http import LinkError
 from lowband.node.home import Home
 from lowband.storage.store import Store
 
@@ -59,7 +60,7 @@ class DocFetcher(LoopThread):
         home: Home,
         meeting: str,
         post: Callable[[Message], object],
-        transport: httpx.AsyncBaseTransport | None = None,
+        transport: http.Transport | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__()
@@ -136,7 +137,7 @@ class DocFetcher(LoopThread):
                 progress=progress,
                 transport=self.transport,
             )
-        except (ValueError, httpx.HTTPError, OSError) as exc:
+        except (ValueError, LinkError, OSError) as exc:
             failed = str(exc) or f"The transfer of {doc_id} failed ({type(exc).__name__})."
             self._update(doc_id, failed, Stage.FAILED)
         else:

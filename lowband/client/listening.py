@@ -21,16 +21,16 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-import httpx
 from textual.message import Message
 
+from lowband import http
 from lowband.audio.jitter import State
 from lowband.audio.listen import Listener
 from lowband.audio.playback import NoDeviceError, Sink, WavSink, open_sink
 from lowband.client.loop_thread import LoopThread
 from lowband.client.messages import AudioChanged, AudioReport
-from lowband.modes import budget as usage
 from lowband.modes.ladder import Mode
+from lowband.node import usage
 from lowband.storage.store import Store, StoreError
 
 REPORT_EVERY_S = 0.5
@@ -58,7 +58,7 @@ class Listening(LoopThread):
         pin: Mode | None,
         catch_up: float,
         post: Callable[[Message], object],
-        transport: httpx.AsyncBaseTransport | None = None,
+        transport: http.Transport | None = None,
     ) -> None:
         super().__init__()
         self.store_path, self.audio_dir = store_path, audio_dir

@@ -19,20 +19,23 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-import httpx
 from nacl.signing import SigningKey
 from textual.message import Message
 
+from lowband import http
 from lowband.client.loop_thread import LoopThread
 from lowband.client.messages import LinkChanged, LinkReport, StoreChanged
 from lowband.delegate.actions import submit
 from lowband.delegate.follow import record_link
-from lowband.modes import budget as usage
+from lowband.documents.inline import InlineDocs, inline_budget
+from lowband.http import make_client
 from lowband.modes.ladder import Ladder, Mode, mode_word
 from lowband.modes.modetime import ModeTime
-from lowband.node.node import Node, Role, inline_budget
-from lowband.node.uplink import Uplink, make_client
+from lowband.node import usage
+from lowband.node.node import Node, Role
+from lowband.node.uplink import Uplink
 from lowband.protocol.model import SubKind
+from lowband.storage import meta
 from lowband.storage.store import Store
 
 TICK_S = 0.25
@@ -51,7 +54,7 @@ class Syncer(LoopThread):
         node_name: str,
         lang: str,
         post: Callable[[Message], object],
-        transport: httpx.AsyncBaseTransport | None = None,
+        transport: http.Transport | None = None,
     ) -> None:
         super().__init__()
         self.store_path, self.key, self.meeting = store_path, key, meeting
@@ -99,7 +102,7 @@ class Syncer(LoopThread):
                 key=self.key,
                 modes=self.modes,
                 inline_limit=inline_budget(None),
-                documents_root=self.store_path.parent,
+                inline=InlineDocs(self.store, self.meeting, self.store_path.parent),
             )
             self.ladder = Ladder(Mode.TEXT)
             usage.limit_ladder(self.store, self.ladder)
@@ -109,7 +112,7 @@ class Syncer(LoopThread):
             self._save_usage()
             self.store.close()
 
-    async def _loop_until_stopped(self, client: httpx.AsyncClient) -> None:
+    async def _loop_until_stopped(self, client: http.Client) -> None:
         parent = self.store.parent(self.meeting)
         uplink = Uplink(self.node, parent or "http://127.0.0.1:9", client, on_change=self._changed)
         task: asyncio.Task[None] | None = None
@@ -171,7 +174,7 @@ class Syncer(LoopThread):
     def _save_usage(self) -> None:
         if self._unsaved > 0:
             with self.store.tx():
-                usage.add(self.store, self._unsaved, datetime.now().astimezone().date())
+                meta.add_used(self.store, self._unsaved, datetime.now().astimezone().date())
             self._unsaved = 0
 
     def _report(self, uplink: Uplink, parent: str | None, spent: bool) -> LinkReport:
@@ -192,6 +195,6 @@ class Syncer(LoopThread):
             goodput_bps=round(self.ladder.link.goodput_bps, -2),
             mode=mode_word(self.ladder.mode),
             pinned=self.ladder.pinned is not None,
-            used_today=usage.used(self.store, today) + self._unsaved,
-            budget=usage.budget(self.store),
+            used_today=meta.used_on(self.store, today) + self._unsaved,
+            budget=meta.daily_budget(self.store),
         )

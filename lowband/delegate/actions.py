@@ -10,15 +10,17 @@ from __future__ import annotations
 import os
 import time
 
-import httpx
 import msgspec
 from nacl.signing import SigningKey
 
+from lowband import http
+from lowband.http import LinkError, make_client
 from lowband.node.node import Node, Role
-from lowband.node.uplink import LinkError, Uplink, make_client
+from lowband.node.uplink import Uplink
 from lowband.protocol.crypto import sign_submission
 from lowband.protocol.model import MeetingInfo, SubKind, Submission
 from lowband.protocol.wire import DECODE_ERRORS, encode_body
+from lowband.storage import meta
 from lowband.storage import submissions as queues
 from lowband.storage.store import Store
 
@@ -31,12 +33,12 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
-async def fetch_meeting(url: str, meeting: str, client: httpx.AsyncClient) -> MeetingInfo:
+async def fetch_meeting(url: str, meeting: str, client: http.Client) -> MeetingInfo:
     target = url.rstrip("/") + f"/v1/meetings/{meeting}"
     try:
-        resp = await client.get(target)
-    except httpx.HTTPError as exc:
-        raise JoinError(f"Could not reach {url}: {exc or type(exc).__name__}.") from None
+        resp = await http.get(client, target, shown=url)
+    except LinkError as exc:
+        raise JoinError(str(exc)) from None
     if resp.status_code == 404:
         raise JoinError(f"Meeting {meeting} is not known at {url}.")
     if resp.status_code != 200:
@@ -59,7 +61,7 @@ async def join(
         raise JoinError("The relay names a different origin key than the one you joined with.")
     store.add_meeting(info, url)
     if ca:
-        store.set_meta(f"ca/{meeting}", ca)
+        meta.set_relay_ca(store, meeting, ca)
     return info
 
 
@@ -88,7 +90,7 @@ async def sync_once(
             f"Meeting {meeting} has no relay; run `lowband join URL --meeting {meeting}`."
         )
     node = Node(store, meeting, Role.CLIENT, node_name, lang, key=key)
-    async with make_client(verify=store.get_meta(f"ca/{meeting}") or True) as client:
+    async with make_client(verify=meta.relay_ca(store, meeting) or True) as client:
         await Uplink(node, parent, client).exchange(live=False, with_events=with_events)
     return node
 

@@ -9,17 +9,19 @@ state is written to the store for `lowband status`.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Callable
 
 from nacl.signing import SigningKey
 
+from lowband.documents.inline import INLINE_LIMIT, InlineDocs
+from lowband.http import make_client
 from lowband.meeting.render import clock, line
-from lowband.node.node import INLINE_LIMIT, Node, Role
-from lowband.node.uplink import Uplink, make_client
+from lowband.node.node import Node, Role
+from lowband.node.uplink import Uplink
 from lowband.protocol.model import Kind
 from lowband.protocol.wire import decode_canonical
+from lowband.storage import meta
 from lowband.storage.store import Store
 
 
@@ -61,18 +63,8 @@ class Printer:
 
 def record_link(store: Store, meeting: str, uplink: Uplink) -> None:
     s = uplink.state
-    store.set_meta(
-        f"link/{meeting}",
-        json.dumps(
-            {
-                "online": s.online,
-                "error": s.last_error,
-                "at": time.time(),
-                "peer": uplink.node.peer,
-                "rtt_s": s.rtt_s,
-            }
-        ),
-    )
+    record = meta.LinkRecord(s.online, s.last_error, time.time(), uplink.node.peer, s.rtt_s)
+    meta.set_link_record(store, meeting, record)
 
 
 async def follow(
@@ -94,7 +86,7 @@ async def follow(
         lang,
         key=key,
         inline_limit=INLINE_LIMIT,
-        documents_root=store.path.parent,
+        inline=InlineDocs(store, meeting, store.path.parent),
     )
     printer = Printer(store, meeting, node.wants(), out, verified_only)
     printer.flush()
@@ -103,7 +95,7 @@ async def follow(
         out(f"Meeting {meeting} has no relay to sync from; showing what is stored.")
         return
     wake = asyncio.Event()
-    async with make_client(verify=store.get_meta(f"ca/{meeting}") or True) as client:
+    async with make_client(verify=meta.relay_ca(store, meeting) or True) as client:
         uplink = Uplink(node, parent, client, on_change=wake.set)
         task = asyncio.create_task(uplink.run())
         online: bool | None = None

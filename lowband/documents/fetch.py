@@ -19,15 +19,15 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-import httpx
 from nacl.signing import SigningKey
 
+from lowband import http
 from lowband.documents import diff as text
 from lowband.documents import index as documents
 from lowband.documents.office.normalise import OfficeError, looks_like_office, normalise
 from lowband.documents.pacing import Pacer
 from lowband.documents.transfer import Fetch, Fetched, Progress, signer, upload
-from lowband.node.uplink import make_client
+from lowband.http import make_client
 from lowband.protocol.crypto import sign_submission
 from lowband.protocol.model import DocRevision, Kind, Publish, SubKind, Submission
 from lowband.protocol.submissions import needs_sending
@@ -143,7 +143,7 @@ async def get(
     key: SigningKey | None = None,
     node: str = "",
     progress: Callable[[documents.Entry, Progress], None] | None = None,
-    transport: httpx.AsyncBaseTransport | None = None,
+    transport: http.Transport | None = None,
 ) -> list[Got]:
     """Fetch the chosen revisions through the meeting's relay, current agenda item first;
     with `key`, every request carries a token signed for `node` (relays may require one);

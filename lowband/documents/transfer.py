@@ -23,13 +23,14 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-import httpx
 from nacl.signing import SigningKey
 
+from lowband import http
 from lowband.documents.delta.delta import DeltaError, read_header
 from lowband.documents.forms import decode_form, max_form_size
 from lowband.documents.office.delta import is_office_form, read_form
 from lowband.documents.pacing import HOLD_MAX_S, HOLD_POLL_S, Pacer
+from lowband.http import LinkError
 from lowband.protocol import backoff
 from lowband.protocol.crypto import sign_auth
 from lowband.protocol.model import DocRevision, Submission
@@ -93,15 +94,6 @@ def blob_url(base_url: str, sha_hex: str) -> str:
     return f"{base_url.rstrip('/')}/v1/blobs/{sha_hex}"
 
 
-async def _body_text(resp: httpx.Response) -> str:
-    raw = b""
-    async for chunk in resp.aiter_raw():
-        raw += chunk
-        if len(raw) > ERROR_LIMIT:
-            break
-    return raw[:ERROR_LIMIT].decode(errors="replace").strip()
-
-
 def _describe(form: bytes) -> tuple[str, str | None]:
     try:
         if is_office_form(form):
@@ -118,7 +110,7 @@ class Fetch:
 
     def __init__(
         self,
-        client: httpx.AsyncClient,
+        client: http.Client,
         base_url: str,
         doc: DocRevision,
         blobs: BlobStore,
@@ -161,7 +153,7 @@ class Fetch:
             offset = self._offset()
             try:
                 await self._request(offset)
-            except (httpx.HTTPError, _Retry) as exc:
+            except (LinkError, _Retry) as exc:
                 attempt += 1
                 reason = str(exc) or type(exc).__name__
                 if attempt >= self.max_attempts:
@@ -194,24 +186,25 @@ class Fetch:
             params["offset"] = str(offset)
             headers["if-range"] = f'"{part[1]}"'
             self.result.resumed.append(offset)
-        request = self.client.build_request("GET", self.url, params=params, headers=headers)
-        for name in SPARE_HEADERS:  # on a 9.6 kbit/s link every header costs
-            request.headers.pop(name, None)
         started = time.monotonic()
-        resp = await self.client.send(request, stream=True)
-        try:
+        async with http.stream(
+            self.client,
+            "GET",
+            self.url,
+            params=params,
+            headers=headers,
+            drop_headers=SPARE_HEADERS,  # on a 9.6 kbit/s link every header costs
+        ) as resp:
             if self.result.first_byte_s is None:
                 self.result.first_byte_s = time.monotonic() - started
             if resp.status_code >= 500:
-                raise _Retry(await _body_text(resp) or f"HTTP {resp.status_code}")
+                raise _Retry(await http.body_text(resp, ERROR_LIMIT) or f"HTTP {resp.status_code}")
             if resp.status_code not in (200, 206):
-                text = await _body_text(resp)
+                text = await http.body_text(resp, ERROR_LIMIT)
                 raise TransferError(text or f"The relay answered HTTP {resp.status_code}.")
             await self._receive(resp, offset if resp.status_code == 206 else 0)
-        finally:
-            await resp.aclose()
 
-    async def _receive(self, resp: httpx.Response, offset: int) -> None:
+    async def _receive(self, resp: http.Response, offset: int) -> None:
         etag = resp.headers.get("etag", "").strip('"')
         length = resp.headers.get("content-length", "")
         if not FORM_TAG.match(etag) or not length.isdigit():
@@ -291,16 +284,16 @@ class Fetch:
         return self.result
 
 
-async def upload(client: httpx.AsyncClient, origin_url: str, data: bytes, sub: Submission) -> str:
+async def upload(client: http.Client, origin_url: str, data: bytes, sub: Submission) -> str:
     """Store a blob at the origin and publish it with `sub` (a signed PUBLISH of its
     DocRevision); returns the origin's sentence. The docs event exists only after the origin
     has stored and verified the blob."""
     url = blob_url(origin_url, hashlib.sha256(data).hexdigest())
     header = base64.urlsafe_b64encode(encode_body(sub)).decode()
     try:
-        resp = await client.put(url, content=data, headers={SUB_HEADER: header})
-    except httpx.HTTPError as exc:
-        raise TransferError(f"Could not reach {origin_url}: {exc or type(exc).__name__}.") from None
+        resp = await http.put(client, url, data, {SUB_HEADER: header}, shown=origin_url)
+    except LinkError as exc:
+        raise TransferError(str(exc)) from None
     text = resp.text[:ERROR_LIMIT].strip()
     if resp.status_code not in (200, 201):
         raise TransferError(text or f"The origin answered HTTP {resp.status_code}.")

@@ -27,9 +27,9 @@ from types import TracebackType
 from lowband.delegate.actions import JoinError, join, submit, sync_once
 from lowband.harness.demo import chinese_lines, seconds_for, text_lines
 from lowband.harness.testbed import Follower, Relay, cli, stream_state, wait_for
+from lowband.http import LinkError
 from lowband.linkem import LinkEmulatorThread, LinkProfile
 from lowband.meeting.captions import split_speaker
-from lowband.node.uplink import LinkError
 from lowband.origin.origin import append, create_meeting
 from lowband.protocol.crypto import load_key, load_or_create_key
 from lowband.protocol.model import (

@@ -1,69 +1,22 @@
-"""Data used today against the delegate's daily budget, kept in the store's meta table.
+"""The daily data budget as numbers: what is left today, sizes as people write and read them.
 
-Owns the meta keys `usage/<YYYY-MM-DD>` (bytes both ways through this node's
-link on that local day) and `budget/daily` (bytes a day; absent means no
-budget), and the words the status bar uses for them. The sync thread and a
-listener add; the screens read. Callers of `add` run inside `Store.tx()`.
+Owns the arithmetic of the budget (bytes left of today's allowance and the seconds until local
+midnight, which the mode ladder's forecast takes) and the words for sizes ("20MB" in, "1.5 MB"
+out). Pure: the counters live in the store (`storage/meta.py`) and `node/usage.py` joins the
+two.
 """
 
 from __future__ import annotations
 
-import time
-from datetime import date, datetime, timedelta
-
-from lowband.modes.ladder import Ladder
-from lowband.storage.store import Store
-
-BUDGET_KEY = "budget/daily"
+from datetime import datetime, timedelta
 
 
-def _day_key(day: date) -> str:
-    return f"usage/{day.isoformat()}"
-
-
-def add(store: Store, n: int, today: date) -> None:
-    if n > 0:
-        store.set_meta(_day_key(today), str(used(store, today) + n))
-
-
-def used(store: Store, today: date) -> int:
-    return int(store.get_meta(_day_key(today), "0") or 0)
-
-
-def budget(store: Store) -> int | None:
-    text = store.get_meta(BUDGET_KEY)
-    return int(text) if text else None
-
-
-def set_budget(store: Store, limit: int | None) -> None:
-    if limit is None:
-        store.db.execute("DELETE FROM meta WHERE key=?", (BUDGET_KEY,))
-    else:
-        store.set_meta(BUDGET_KEY, str(limit))
-
-
-def allowance(store: Store, now: datetime) -> tuple[int, float] | None:
+def allowance(limit: int | None, used: int, now: datetime) -> tuple[int, float] | None:
     """Bytes left of today's budget and seconds until midnight; None when there is no budget.
     What the mode ladder's forecast needs (``Ladder.set_budget``)."""
-    limit = budget(store)
     if limit is None:
         return None
-    return limit - used(store, now.date()), seconds_left_today(now)
-
-
-def limit_ladder(store: Store, ladder: Ladder) -> None:
-    """Give the ladder what is left of today's budget, if there is one."""
-    left = allowance(store, datetime.now().astimezone())
-    if left is not None:
-        now = time.monotonic()
-        ladder.set_budget(left[0], now + left[1], now)
-
-
-def count(store: Store, n: int) -> None:
-    """Add ``n`` bytes to today's use, in a transaction of its own."""
-    if n > 0:
-        with store.tx():
-            add(store, n, datetime.now().astimezone().date())
+    return limit - used, seconds_left_today(now)
 
 
 def seconds_left_today(now: datetime) -> float:

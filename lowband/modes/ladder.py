@@ -1,7 +1,8 @@
 """The mode ladder: offline, text, voice, voice+ or full, from the link estimate.
 
 Owns: every rule that moves the mode (STYLE rule 5: all of them live in ``RULES`` below), the
-user's pin, the daily data budget and its forecast, and the audio layer each mode asks for.
+user's pin, and the daily data budget and its forecast. Which audio layer a mode asks for is
+``audio/layers.py``'s to say: this module knows nothing of audio.
 Must not: do I/O or read a clock (``now``, seconds on one monotonic clock, is an argument),
 nor import asyncio, httpx, av, sqlite or textual. The numbers come from ``link_estimate.py``.
 
@@ -18,7 +19,6 @@ import enum
 from collections import deque
 from dataclasses import dataclass
 
-from lowband.audio.layers import LayerId
 from lowband.modes.link_estimate import LinkEstimator
 
 
@@ -57,7 +57,6 @@ USE_BPS = {
     Mode.VOICE_PLUS: 19_000,
     Mode.FULL: 32_000,
 }
-AUDIO_LAYER = {Mode.VOICE: LayerId.NB6, Mode.VOICE_PLUS: LayerId.WB16, Mode.FULL: LayerId.FB28}
 HEADROOM = 1.3
 UP_HOLD_S = 25.0
 
@@ -147,11 +146,6 @@ class Ladder:
         """Allow ``limit_bytes`` from now until ``until`` (the day's or the session's end)."""
         self._limit, self._until, self._used = limit_bytes, until, 0
         return self.tick(now)
-
-    @property
-    def audio_layer(self) -> LayerId | None:
-        """The layer the sync request asks for in this mode; None for offline and text."""
-        return AUDIO_LAYER.get(self.mode)
 
     def budget_left(self) -> int | None:
         return None if self._limit is None else self._limit - self._used

@@ -7,11 +7,9 @@ batch of effects in one transaction, committed before more bytes are read
 (STYLE rule 6). A delegate's client and a relay's mirror differ only in what
 they want and which queue they forward (`Role`).
 
-A client that asks for inline documents (`inline_limit`) names the revisions it holds in
-its request; a form that arrives inline is decoded against them after the batch that carried
-its docs event is committed, checked against that event's SHA-256 and stored as a blob (or
-refused with one sentence in `refused`, leaving the revision to `docs get`); its file appears
-in the documents folder, as `docs get` writes it, once a checkpoint covers the docs event.
+A client that asks for inline documents (`inline_limit`) hands them to an `InlineSink`
+(`documents/inline.py`) after the batch that carried their docs events is committed; the
+node itself knows nothing of documents.
 """
 
 from __future__ import annotations
@@ -19,13 +17,10 @@ from __future__ import annotations
 import enum
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
+from typing import Protocol
 
 from nacl.signing import SigningKey
 
-from lowband.documents import index as documents
-from lowband.documents.delta.delta import DeltaError
-from lowband.documents.forms import decode_form
 from lowband.modes.modetime import ModeTime
 from lowband.protocol import submissions as outbox
 from lowband.protocol.compress import History
@@ -53,7 +48,6 @@ from lowband.protocol.receiver import (
     Verified,
 )
 from lowband.protocol.wire import (
-    MAX_DOCS_HELD,
     AckState,
     Auth,
     ProtocolError,
@@ -62,24 +56,11 @@ from lowband.protocol.wire import (
     decode_body,
     decode_canonical,
 )
+from lowband.storage import meta
 from lowband.storage import submissions as queues
-from lowband.storage.blobs import BlobError, BlobStore, short_id, write_atomic
 from lowband.storage.store import Store
 
 _OUTCOME_KINDS = {Kind.FLOOR: FloorChange, Kind.INTERVENTION: Intervention, Kind.CHAT: ChatMessage}
-
-
-INLINE_LIMIT = 4096  # a delegate's client takes forms this small inside the exchange
-INLINE_UNMEASURED = 1024  # until the link's rate is known
-
-
-def inline_budget(link_bps: float | None) -> int:
-    """The largest document form worth taking inside the live exchange: what the link carries
-    in half a second (a form ahead of a caption delays it that long), 512 to INLINE_LIMIT
-    bytes; INLINE_UNMEASURED before the link was measured. On hf's 9.6 kbit/s that is 600."""
-    if link_bps is None:
-        return INLINE_UNMEASURED
-    return int(min(INLINE_LIMIT, max(512, link_bps / 8 * 0.5)))
 
 
 RELAY_STREAMS = [
@@ -92,6 +73,22 @@ RELAY_STREAMS = [
     "docs",
     "chat/",
 ]
+
+
+class InlineSink(Protocol):
+    """Takes document revisions sent inside the exchange (`documents/inline.py`)."""
+
+    def held(self) -> list[bytes]:
+        """The revisions held, as the request names them (`docs_held`)."""
+        ...
+
+    def receive(self, doc: InlineDoc, peer: str) -> str:
+        """Store one revision sent by `peer`; '' or the sentence refusing it."""
+        ...
+
+    def after_commit(self) -> None:
+        """A batch was committed: act on what a checkpoint now covers."""
+        ...
 
 
 class Role(enum.Enum):
@@ -130,9 +127,7 @@ class Node:
     key: SigningKey | None = None  # signs a short-lived token in each request when set
     modes: ModeTime | None = None  # a delegate's client: time in each mode, for the relay
     inline_limit: int = 0  # the largest document form taken inside the exchange (0: none)
-    documents_root: Path | None = None  # the home whose documents folder inline revisions go to
-    inline_received: int = 0  # revisions that arrived inline and were stored
-    _unwritten: dict[str, int] = field(default_factory=dict)  # sha -> docs seq, until verified
+    inline: InlineSink | None = None  # where revisions sent inside the exchange go
 
     def wants(self) -> list[str]:
         """Stream name prefixes this node follows. Audio only as asked: a relay pulls from its
@@ -175,19 +170,11 @@ class Node:
             history=True,
             auth=self._auth(),
             mode_s=self.modes.take() if self.modes is not None else [],
-            docs_held=self.held_docs() if with_events and self.inline_limit else [],
+            docs_held=self.inline.held()
+            if with_events and self.inline_limit and self.inline
+            else [],
             inline_limit=self.inline_limit if with_events else 0,
         )
-
-    def held_docs(self) -> list[bytes]:
-        """The newest held revision of each document, newest first: the bases a relay may
-        encode an inline form against."""
-        blobs = BlobStore(self.store, sweep=False)
-        newest: dict[str, bytes] = {}
-        for e in reversed(documents.entries(self.store, self.meeting)):
-            if e.doc.doc_id not in newest and blobs.has(e.sha):
-                newest[e.doc.doc_id] = bytes.fromhex(short_id(e.sha))
-        return list(newest.values())[:MAX_DOCS_HELD]
 
     def undelivered(self, req: SyncRequest) -> None:
         """The relay did not take `req`: what it reported goes in a later request."""
@@ -243,57 +230,13 @@ class Node:
             for e in effects:
                 if not isinstance(e, InlineDoc):
                     self._apply_one(e, now_ms)
-        for e in effects:  # after the commit: their docs events are in the store now
-            if isinstance(e, InlineDoc):
-                self._inline(e)
-        if self._unwritten:
-            self._write_verified()
-
-    def _inline(self, e: InlineDoc) -> None:
-        """Decode, check and store a revision sent inline; refuse it in one sentence."""
-        target = e.target.hex()
-        entry = next(
-            (x for x in documents.entries(self.store, self.meeting) if x.sha.startswith(target)),
-            None,
-        )
-        if entry is None:
-            self.refused.append(
-                f"The relay sent document {target} inline, which no docs event names."
-            )
-            return
-        name = f"{entry.doc.doc_id} r{entry.doc.rev}"
-        blobs = BlobStore(self.store, sweep=False)
-        if blobs.has(entry.sha):
-            return
-        bases: dict[str, bytes] = {}
-        try:
-            if e.base:
-                base = blobs.resolve(e.base.hex())
-                if base is None:
-                    raise DeltaError(f"it is encoded against {e.base.hex()}, which is not held.")
-                bases[short_id(base)] = blobs.read(base)
-            data = decode_form(
-                e.data, bases, max_size=entry.doc.size, expected_sha256=entry.doc.sha256
-            )
-            blobs.put(data, entry.sha)
-        except (DeltaError, BlobError) as exc:
-            self.refused.append(
-                f"Refused {name} sent inline by {self.peer or 'the relay'}: {exc}"
-                " `lowband docs get` fetches it."
-            )
-            return
-        self.inline_received += 1
-        self._unwritten[entry.sha] = entry.seq
-
-    def _write_verified(self) -> None:
-        """Write inline revisions whose docs event a checkpoint now covers to the folder."""
-        for e in documents.entries(self.store, self.meeting):
-            if e.sha in self._unwritten and e.verified:
-                del self._unwritten[e.sha]
-                if self.documents_root is not None:
-                    dest = documents.doc_path(self.documents_root, self.meeting, e.doc)
-                    if not dest.exists():
-                        write_atomic(dest, BlobStore(self.store, sweep=False).read(e.sha))
+        if self.inline is not None:  # after the commit: their docs events are in the store now
+            for e in effects:
+                if isinstance(e, InlineDoc):
+                    refusal = self.inline.receive(e, self.peer or "the relay")
+                    if refusal:
+                        self.refused.append(refusal)
+            self.inline.after_commit()
 
     def _apply_one(self, e: Effect, now_ms: int) -> None:
         m = self.meeting
@@ -310,7 +253,7 @@ class Node:
                 self.store.set_anchor(m, no, anchor)
             case Refused(no=no, keep=keep, reason=reason):
                 self.store.truncate_after(m, no, keep)
-                self.store.set_meta(f"alert/{m}", f"{reason} (from {self.peer or 'the relay'})")
+                meta.set_alert(self.store, m, f"{reason} (from {self.peer or 'the relay'})")
                 self.refused.append(reason)
             case AckSeen(sub_id=sub_id, state=state, node=node, reason=reason):
                 self._on_ack(sub_id, state, node, reason, now_ms)

@@ -1,11 +1,11 @@
-"""The one thin httpx loop around the sans-IO core: keeps a node in sync with its parent.
+"""The one thin HTTP loop around the sans-IO core: keeps a node in sync with its parent.
 
 Owns the HTTP side of the exchange and nothing else: it posts the request a
 `Node` builds, feeds response bytes to the frame reader and the receiver,
 hands each chunk's effects to the node (which commits them) before reading
 on, and retries with backoff across any break, resuming from the cursors in
 the store. A second, short exchange carries submissions made while the live
-one is open. The only module in `lowband.sync` that does I/O.
+one is open. Every byte goes through `lowband/http.py`.
 """
 
 from __future__ import annotations
@@ -13,14 +13,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import httpx
-
+from lowband import http
+from lowband.http import LinkError
 from lowband.protocol import backoff
 from lowband.protocol.receiver import Effect, FetchHistory, Receiver
 from lowband.protocol.wire import (
@@ -38,13 +37,6 @@ if TYPE_CHECKING:
 # signature, as much as a caption line on the wire, and 45 s still verifies every line within a
 # minute (the origin signs within 1.5 s). scripts/bench_captions.py shows the trade.
 CHECKPOINT_EVERY_S = 45
-STALL_S = 45.0  # the parent sends a keep-alive every 20 s; this long silent means stalled
-CONNECT_S = 15.0
-ERROR_BODY_LIMIT = 2000
-
-
-class LinkError(Exception):
-    """The exchange broke; the message is one plain sentence."""
 
 
 @dataclass
@@ -57,23 +49,6 @@ class LinkState:
     last_rx: float = 0.0
 
 
-def make_client(
-    transport: httpx.AsyncBaseTransport | None = None, verify: str | bool = True
-) -> httpx.AsyncClient:
-    """The one HTTP client; `verify` is True (system CAs) or a CA bundle or pinned certificate."""
-    timeout = httpx.Timeout(connect=CONNECT_S, read=STALL_S, write=STALL_S, pool=CONNECT_S)
-    if isinstance(verify, str):
-        verify = _ssl_context(verify)
-    return httpx.AsyncClient(timeout=timeout, transport=transport, trust_env=False, verify=verify)
-
-
-def _ssl_context(cafile: str) -> ssl.SSLContext:
-    try:
-        return ssl.create_default_context(cafile=cafile)
-    except (OSError, ssl.SSLError):
-        raise LinkError(f"{cafile} is not a readable certificate bundle.") from None
-
-
 class Uplink:
     """Keeps `node` in sync with the relay at `parent`."""
 
@@ -81,7 +56,7 @@ class Uplink:
         self,
         node: Node,
         parent: str,
-        client: httpx.AsyncClient,
+        client: http.Client,
         *,
         checkpoint_every: int = CHECKPOINT_EVERY_S,
         on_change: Callable[[], None] | None = None,
@@ -115,26 +90,22 @@ class Uplink:
         headers = {"content-type": CONTENT_TYPE}
         delivered = False
         try:
-            async with self.client.stream("POST", self.url, content=body, headers=headers) as resp:
+            async with http.stream(
+                self.client, "POST", self.url, content=body, headers=headers
+            ) as resp:
                 self.state.bytes_out += len(body)
                 if resp.status_code != 200:
-                    text = (await resp.aread())[:ERROR_BODY_LIMIT].decode(errors="replace").strip()
+                    text = await http.body_text(resp)
                     raise LinkError(text or f"The relay answered HTTP {resp.status_code}.")
                 delivered = True
                 await self._consume(resp, started)
-        except httpx.TimeoutException:
-            raise LinkError(
-                f"No data from {self.url} for {STALL_S:.0f} s; the link stalled."
-            ) from None
-        except httpx.HTTPError as exc:
-            raise LinkError(f"Could not reach {self.url}: {exc or type(exc).__name__}.") from None
         except ProtocolError as exc:
             raise LinkError(f"The relay broke the protocol: {exc}") from None
         finally:
             if not delivered:
                 self.node.undelivered(req)
 
-    async def _consume(self, resp: httpx.Response, started: float) -> None:
+    async def _consume(self, resp: http.Response, started: float) -> None:
         reader = FrameReader()
         receiver = self.node.receiver()
         async for chunk in resp.aiter_raw():
@@ -168,7 +139,7 @@ class Uplink:
         """Closed blocks come by plain GET, so any HTTP cache on the way can serve them."""
         for block in range(ref.first, ref.last + 1):
             url = self.base + history_path(self.node.meeting, ref.no, block)
-            resp = await self.client.get(url)
+            resp = await http.get(self.client, url)
             if resp.status_code != 200:
                 raise LinkError(f"History block {block} is not available: HTTP {resp.status_code}.")
             self.state.bytes_in += len(resp.content)

@@ -17,7 +17,6 @@ from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
-import httpx
 import msgspec
 from nacl.signing import SigningKey
 from starlette.applications import Starlette
@@ -25,8 +24,10 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from lowband import http
+from lowband.http import LinkError, make_client
 from lowband.node.node import Node, Role
-from lowband.node.uplink import LinkError, Uplink, make_client
+from lowband.node.uplink import Uplink
 from lowband.origin.origin import Origin
 from lowband.protocol.checkpoints import TICK_MS
 from lowband.protocol.crypto import check_auth
@@ -72,7 +73,7 @@ class Settings:
     name: str
     origin_key: SigningKey | None = None  # set on the origin
     parent: str | None = None  # set on a relay
-    transport: httpx.AsyncBaseTransport | None = None  # tests swap the parent's transport
+    transport: http.Transport | None = None  # tests swap the parent's transport
     key: SigningKey | None = None  # a relay's own key: signs its requests to its parent
     require_auth: bool = False  # serve only requests signed by roster keys or child relays
     limits: Limits = field(default_factory=Limits)
@@ -346,7 +347,7 @@ async def _sign_loop(state: RelayState) -> None:
             continue  # a busy store: the next tick signs
 
 
-async def _discover(state: RelayState, client: httpx.AsyncClient) -> None:
+async def _discover(state: RelayState, client: http.Client) -> None:
     """Learn the parent's meetings and keep one uplink per meeting."""
     assert state.settings.parent
     parent = state.settings.parent.rstrip("/")
@@ -354,7 +355,7 @@ async def _discover(state: RelayState, client: httpx.AsyncClient) -> None:
         _start_uplink(state, client, info)
     while True:
         try:
-            resp = await client.get(parent + "/v1/meetings")
+            resp = await http.get(client, parent + "/v1/meetings")
             if resp.status_code == 200:
                 for info in msgspec.msgpack.decode(resp.content, type=list[MeetingInfo]):
                     known = state.store.meeting(info.id)
@@ -362,12 +363,12 @@ async def _discover(state: RelayState, client: httpx.AsyncClient) -> None:
                         continue  # never let a parent swap a meeting's origin key
                     state.store.add_meeting(info, parent)
                     _start_uplink(state, client, info)
-        except (httpx.HTTPError, *DECODE_ERRORS):
+        except (LinkError, *DECODE_ERRORS):
             pass  # offline or a confused parent: try again later
         await asyncio.sleep(DISCOVER_S)
 
 
-def _start_uplink(state: RelayState, client: httpx.AsyncClient, info: MeetingInfo) -> None:
+def _start_uplink(state: RelayState, client: http.Client, info: MeetingInfo) -> None:
     if info.id in state.uplinks:
         return
     node = Node(state.store, info.id, Role.RELAY, state.settings.name, key=state.settings.key)

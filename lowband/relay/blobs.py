@@ -33,7 +33,7 @@ from starlette.routing import BaseRoute, Route
 from lowband.documents import index as documents
 from lowband.documents.forms import encode_form, is_current
 from lowband.documents.transfer import Fetch, TransferError, signer
-from lowband.node.uplink import make_client
+from lowband.http import make_client
 from lowband.protocol.model import DocRevision
 from lowband.protocol.wire import AUTH_HEADER, ProtocolError, decode_blob_auth
 from lowband.relay import upload

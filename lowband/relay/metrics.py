@@ -6,15 +6,14 @@ in the store (meta `stats/served`) so `lowband stats` can report them after a re
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 
 from lowband.protocol.wire import MODE_NAMES
+from lowband.storage import meta
 from lowband.storage.store import Store
 
-META_KEY = "stats/served"
 DOCUMENT_FILES = "document files"  # bytes served by the blob endpoint, beside the stream classes
 
 
@@ -60,7 +59,7 @@ class Metrics:
             ["mode"],
             registry=self.registry,
         )
-        self.totals: dict[str, int] = json.loads(store.get_meta(META_KEY, "{}") or "{}")
+        self.totals = meta.served_totals(store)
         self._mode_time: dict[tuple[str, str, str, str], int] = {}  # not saved yet
 
     def mode_time(self, meeting: str, member: str, seconds: list[int], now_ms: int) -> None:
@@ -97,7 +96,7 @@ class Metrics:
     def save(self) -> None:
         """Keep the running totals in the store (called now and then, and at shutdown)."""
         with self.store.tx(durable=False):
-            self.store.set_meta(META_KEY, json.dumps(self.totals, sort_keys=True))
+            meta.set_served_totals(self.store, self.totals)
             self.store.db.conn.executemany(
                 "INSERT INTO mode_time VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE"
                 " SET seconds = seconds + excluded.seconds",

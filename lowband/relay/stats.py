@@ -16,7 +16,7 @@ from statistics import mean
 
 from lowband.protocol.model import ChatMessage, FloorAction, FloorChange, Intervention, Kind
 from lowband.protocol.wire import MODE_NAMES, decode_body, decode_canonical
-from lowband.relay.metrics import META_KEY
+from lowband.storage import meta
 from lowband.storage.store import Store
 
 Row = tuple[str, str, float | int | str]
@@ -82,7 +82,7 @@ def meeting_stats(store: Store, meeting: str) -> list[Row]:
                 sum(1 for _, r in requests.values() if r is is_remote),
             )
         )
-    served = json.loads(store.get_meta(META_KEY, "{}") or "{}")
+    served = meta.served_totals(store)
     for key, n in sorted(served.items()):
         section, item = key.split("/", 1)
         rows.append(

@@ -13,7 +13,7 @@ from lowband.audio.layer_choice import (
     LayerChoice,
     Outcome,
 )
-from lowband.audio.layers import LayerId
+from lowband.audio.layers import LayerId, layer_for
 from lowband.audio.live_edge import SIZE_SAMPLES, LiveEdge
 from lowband.modes.ladder import UP_HOLD_S, Mode
 
@@ -199,3 +199,7 @@ def test_big_and_small_bundles_tell_the_links_rate_without_a_probe() -> None:
         hint = choice.edge.rate_hint(NB6)
         assert hint is not None and 0.8 * rate < hint < 1.5 * rate
         assert (WB16 in last.follow) is probes
+
+
+def test_each_mode_asks_for_its_layer_and_offline_and_text_for_none() -> None:
+    assert [layer_for(m) for m in Mode] == [None, None, LayerId.NB6, LayerId.WB16, LayerId.FB28]

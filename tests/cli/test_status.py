@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import time
@@ -11,6 +10,7 @@ from pathlib import Path
 from conftest import MEETING, World
 
 from lowband.protocol.model import Checkpoint
+from lowband.storage import meta
 from lowband.storage.store import Store
 
 
@@ -31,9 +31,7 @@ def test_stale_signatures_on_a_live_link_are_flagged(world: World, tmp_path: Pat
         no = store.ensure_stream(MEETING, "transcript/en", 3)
         old = int((time.time() - 600) * 1000)
         store.put_checkpoint(MEETING, no, Checkpoint("transcript/en", 0, old, bytes(64)))
-        store.set_meta(
-            f"link/{MEETING}", json.dumps({"online": True, "error": "", "at": time.time()})
-        )
+        meta.set_link_record(store, MEETING, meta.LinkRecord(online=True, at=time.time()))
     assert "may be withholding events" in status(tmp_path)
     with Store(tmp_path / "store.sqlite") as store:
         store.put_checkpoint(

@@ -14,7 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lowband.documents.forms import encode_form
-from lowband.node.node import INLINE_LIMIT, INLINE_UNMEASURED, Node, Role, inline_budget
+from lowband.documents.inline import INLINE_LIMIT, INLINE_UNMEASURED, InlineDocs, inline_budget
+from lowband.node.node import Node, Role
 from lowband.origin.origin import append
 from lowband.protocol.model import DocRevision, Kind
 from lowband.protocol.receiver import InlineDoc
@@ -61,7 +62,8 @@ def _frames(data: list[bytes]) -> list[object]:
 def test_a_form_goes_once_after_the_events_of_the_same_pull(
     world: World, client_store: Store
 ) -> None:
-    node = Node(client_store, MEETING, Role.CLIENT, "d1", inline_limit=4096)
+    docs = InlineDocs(client_store, MEETING)
+    node = Node(client_store, MEETING, Role.CLIENT, "d1", inline_limit=4096, inline=docs)
     publish_doc(world, R1, 1)
     receive(node, serve(world, node), random.Random(1))
     publish_doc(world, R2, 2)
@@ -99,26 +101,25 @@ def test_no_inline_limit_asks_for_nothing(world: World, client_store: Store) -> 
     assert forms.looks == 0 and follower.caught_up(views.get(MEETING, 0))
 
 
-def _synced(world: World, store: Store, tmp_path: Path) -> Node:
-    node = Node(
-        store, MEETING, Role.CLIENT, "d1", inline_limit=4096, documents_root=tmp_path / "home"
-    )
+def _synced(world: World, store: Store, tmp_path: Path) -> tuple[Node, InlineDocs]:
+    docs = InlineDocs(store, MEETING, tmp_path / "home")
+    node = Node(store, MEETING, Role.CLIENT, "d1", inline_limit=4096, inline=docs)
     publish_doc(world, R1, 1)
     publish_doc(world, R2, 2)
     receive(node, serve(world, node), random.Random(2))
-    return node
+    return node, docs
 
 
 def test_a_good_form_is_stored_and_written_once_its_event_is_verified(
     world: World, client_store: Store, tmp_path: Path
 ) -> None:
-    node = _synced(world, client_store, tmp_path)
+    node, docs = _synced(world, client_store, tmp_path)
     blobs = BlobStore(client_store)
     r1, r2 = hashlib.sha256(R1).hexdigest(), hashlib.sha256(R2).hexdigest()
     blobs.put(R1, r1)
     delta = encode_form(R2, {r1[:16]: R1})
     node.apply([InlineDoc(bytes.fromhex(r2[:16]), bytes.fromhex(r1[:16]), delta.data)], now_ms())
-    assert blobs.has(r2) and node.inline_received == 1 and not node.refused
+    assert blobs.has(r2) and docs.received == 1 and not node.refused
     written = tmp_path / "home" / "documents" / MEETING / "draft-r2.txt"
     assert not written.exists()  # no checkpoint covers the docs event yet
     world.origin.sign_due(now_ms())
@@ -130,7 +131,7 @@ def test_a_good_form_is_stored_and_written_once_its_event_is_verified(
 def test_bad_forms_are_refused_in_one_sentence_and_nothing_is_kept(
     world: World, client_store: Store, tmp_path: Path
 ) -> None:
-    node = _synced(world, client_store, tmp_path)
+    node, docs = _synced(world, client_store, tmp_path)
     r1, r2 = hashlib.sha256(R1).hexdigest(), hashlib.sha256(R2).hexdigest()
     target = bytes.fromhex(r2[:16])
     cases = [
@@ -143,7 +144,7 @@ def test_bad_forms_are_refused_in_one_sentence_and_nothing_is_kept(
         node.apply([case], now_ms())
     assert len(node.refused) == len(cases)
     assert all(r.count(". ") <= 2 and "\n" not in r for r in node.refused)
-    assert not BlobStore(client_store).has(r2) and node.inline_received == 0
+    assert not BlobStore(client_store).has(r2) and docs.received == 0
 
 
 @settings(
@@ -164,10 +165,11 @@ def test_junk_forms_are_refused_never_raised(
     if not BlobStore(client_store).has(hashlib.sha256(R1).hexdigest()):
         _synced(world, client_store, tmp_path)  # once: the examples share the store
         BlobStore(client_store).put(R1, hashlib.sha256(R1).hexdigest())
-    node = Node(client_store, MEETING, Role.CLIENT, "d1", inline_limit=4096)
+    docs = InlineDocs(client_store, MEETING)
+    node = Node(client_store, MEETING, Role.CLIENT, "d1", inline_limit=4096, inline=docs)
     target = bytes.fromhex(hashlib.sha256(R2).hexdigest()[:16])
     node.apply([InlineDoc(target, base, data)], now_ms())
-    assert len(node.refused) == 1 and node.inline_received == 0
+    assert len(node.refused) == 1 and docs.received == 0
 
 
 def test_the_inline_limit_follows_the_links_rate() -> None:

@@ -18,11 +18,13 @@ from docx_support import make_docx, paragraphs
 from procs import Relay, cli, stream_state, wait_for
 
 from lowband.documents.forms import encode_form
+from lowband.documents.inline import INLINE_LIMIT, InlineDocs
 from lowband.documents.office.normalise import normalise
 from lowband.harness.testbed import Follower, delegate_behind_link
+from lowband.http import make_client
 from lowband.linkem import LinkEmulatorThread, LinkProfile, OutageKind
-from lowband.node.node import INLINE_LIMIT, Node, Role
-from lowband.node.uplink import Uplink, make_client
+from lowband.node.node import Node, Role
+from lowband.node.uplink import Uplink
 from lowband.protocol.wire import DocForm, FrameReader, encode_frame
 from lowband.storage.blobs import BlobStore
 from lowband.storage.store import Store
@@ -304,12 +306,10 @@ def test_a_tampered_inline_document_is_refused_and_still_arrives_by_http(net: Ne
     wait_for(lambda: stream_state(net.tmp / "relay", M, "docs")[0] == 1, what="relay docs")
     tamper = _TamperInline()
 
-    async def follow_until_refused() -> Node:
+    async def follow_until_refused() -> tuple[Node, InlineDocs]:
         with Store(net.delegate / "store.sqlite") as store:
-            node = Node(
-                store, M, Role.CLIENT, "delegate", inline_limit=INLINE_LIMIT,
-                documents_root=net.delegate,
-            )  # fmt: skip
+            docs = InlineDocs(store, M, net.delegate)
+            node = Node(store, M, Role.CLIENT, "delegate", inline_limit=INLINE_LIMIT, inline=docs)
             async with make_client(tamper) as client:
                 task = asyncio.create_task(Uplink(node, net.link_url, client).run())
                 try:
@@ -320,10 +320,10 @@ def test_a_tampered_inline_document_is_refused_and_still_arrives_by_http(net: Ne
                 finally:
                     task.cancel()
                     await asyncio.gather(task, return_exceptions=True)
-        return node
+        return node, docs
 
-    node = asyncio.run(follow_until_refused())
-    assert tamper.swapped == 1 and node.inline_received == 0
+    node, docs = asyncio.run(follow_until_refused())
+    assert tamper.swapped == 1 and docs.received == 0
     assert len(node.refused) == 1 and "does not match its SHA-256" in node.refused[0]
     assert not net.document("draft-r1.txt").exists()
     assert not _blob_held(net.delegate, hashlib.sha256(draft.read_bytes()).hexdigest())

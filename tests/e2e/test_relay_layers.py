@@ -9,9 +9,10 @@ import pytest
 
 from lowband.delegate.actions import join, submit, sync_once
 from lowband.harness.testbed import Relay, cli, stream_state, wait_for
+from lowband.http import make_client
 from lowband.node.home import Home
 from lowband.node.node import Node, Role
-from lowband.node.uplink import Uplink, make_client
+from lowband.node.uplink import Uplink
 from lowband.protocol.model import CaptionLine, Kind, Publish, SubKind
 from lowband.protocol.wire import encode_body
 from lowband.storage.store import Store

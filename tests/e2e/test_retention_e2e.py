@@ -11,8 +11,9 @@ from test_relay_layers import M, publish_audio
 
 from lowband.delegate.actions import join
 from lowband.harness.testbed import Relay, cli, stream_state, wait_for
+from lowband.http import make_client
 from lowband.node.node import Node, Role
-from lowband.node.uplink import Uplink, make_client
+from lowband.node.uplink import Uplink
 from lowband.storage.store import Store
 
 pytestmark = pytest.mark.e2e

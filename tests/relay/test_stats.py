@@ -11,10 +11,11 @@ from conftest import MEETING, World, now_ms
 from nacl.signing import SigningKey
 
 from lowband.delegate.actions import submit
+from lowband.http import LinkError
 from lowband.modes.ladder import Mode
 from lowband.modes.modetime import ModeTime
 from lowband.node.node import Node, Role
-from lowband.node.uplink import LinkError, Uplink
+from lowband.node.uplink import Uplink
 from lowband.protocol.crypto import sign_auth
 from lowband.protocol.model import ChairAction, ChairVerb, Rights, SubKind, SubmissionText
 from lowband.protocol.wire import Auth, SyncRequest, Want, encode_body, encode_request

@@ -32,6 +32,7 @@ from lowband.protocol.model import (
 )
 from lowband.protocol.submissions import FINAL, describe
 from lowband.protocol.wire import ProtocolError, decode_body, decode_canonical
+from lowband.storage import meta
 from lowband.storage import submissions as queues
 from lowband.storage.store import Store
 
@@ -249,7 +250,7 @@ class RoomReader:
         return newest
 
     def alert(self) -> str:
-        return self.store.get_meta(f"alert/{self.meeting}")
+        return meta.alert(self.store, self.meeting)
 
 
 _KIND_WORDS = {
