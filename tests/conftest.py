@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from nacl.signing import SigningKey
 
-from lowband.origin.origin import Origin, append, create_meeting
+from lowband.origin.append import append, create_meeting
+from lowband.origin.origin import Origin
 from lowband.protocol.model import Kind, MeetingKind, Notice, Rights, RosterEntry, Session
 from lowband.protocol.wire import encode_body
 from lowband.storage.store import Store

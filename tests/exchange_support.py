@@ -8,7 +8,7 @@ import random
 from conftest import MEETING, World, now_ms
 
 from lowband.node.node import Node
-from lowband.origin.origin import append
+from lowband.origin.append import append
 from lowband.protocol.model import CaptionLine, Kind
 from lowband.protocol.receiver import FetchHistory
 from lowband.protocol.serve import Follower

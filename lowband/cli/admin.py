@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 from lowband.node.home import Home
-from lowband.origin.origin import append, create_meeting
+from lowband.origin.append import append, create_meeting
 from lowband.protocol.crypto import key_text, parse_key_text
 from lowband.protocol.model import (
     AgendaItem,

@@ -282,11 +282,11 @@ class Node:
             if state == AckState.DEFERRED:
                 return  # still held here; the forwarder tries again later
             if state == AckState.RECEIVED:
-                queues.custody_set(self.store, sub_id, queues.RECEIVED, node)
+                queues.custody_set(self.store, sub_id, outbox.Custody.RECEIVED, node)
             elif state == AckState.CUSTODY:
-                queues.custody_set(self.store, sub_id, queues.FORWARDED, node)
+                queues.custody_set(self.store, sub_id, outbox.Custody.FORWARDED, node)
             else:
-                queues.custody_set(self.store, sub_id, queues.REFUSED, reason)
+                queues.custody_set(self.store, sub_id, outbox.Custody.REFUSED, reason)
             return
         event = {
             AckState.CUSTODY: outbox.Input.ACK_CUSTODY,

@@ -1,14 +1,19 @@
-"""The outbox state machine: every transition of a submission lives in this table.
+"""A submission's life, as tables: the client's outbox, a relay's custody, and admission.
 
-A submission moves only forward: queued locally, in custody at a named relay,
-received by the origin, then accepted or rejected (with a reason). Inputs are
-acknowledgements from the parent and outcome events from the origin. Pure: the
-store keeps the state, this module decides the next one.
+Owns (STYLE rule 5) every transition of a submission in the delegate's outbox: it moves only
+forward, queued locally, in custody at a named relay, received by the origin, then accepted
+or rejected (with a reason), on acknowledgements from the parent and outcome events from the
+origin; the states a relay's custody queue holds; and the one admission rule that a relay
+(before it takes custody) and the origin (before it decides) share. Pure: the store keeps the
+states (`storage/submissions.py`), this module decides them.
 """
 
 from __future__ import annotations
 
 import enum
+
+from lowband.protocol.crypto import verify_submission
+from lowband.protocol.model import RosterEntry, Submission
 
 
 class State(enum.StrEnum):
@@ -75,3 +80,25 @@ def describe(state: State, node: str, reason: str) -> str:
             return "accepted"
         case State.REJECTED:
             return f"rejected: {reason}" if reason else "rejected"
+
+
+class Custody(enum.StrEnum):
+    """Where a submission a relay took stands; the relay answers questions from this."""
+
+    HELD = "held"  # stored here, to be forwarded
+    FORWARDED = "forwarded"  # the parent took custody
+    RECEIVED = "received"  # the origin has it
+    REFUSED = "refused"  # the parent or origin refused it
+
+
+def admission(sub: Submission, meeting_known: bool, author: RosterEntry | None) -> str:
+    """'' when a node may take `sub`, else the sentence refusing it: the signature verifies,
+    the meeting is known here, and its author is on the roster (strangers cannot fill a
+    relay's disk). `author` is the roster entry of `sub.author`, or None."""
+    if not verify_submission(sub):
+        return "The submission's signature does not verify."
+    if not meeting_known:
+        return f"Meeting {sub.meeting} is not known here."
+    if author is None:
+        return f"Your key is not on the roster of meeting {sub.meeting}."
+    return ""

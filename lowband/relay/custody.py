@@ -10,8 +10,8 @@ keeps it queued, and the relay keeps serving what it has.
 
 from __future__ import annotations
 
-from lowband.protocol.crypto import verify_submission
 from lowband.protocol.model import Submission
+from lowband.protocol.submissions import Custody, admission
 from lowband.protocol.wire import Ack, AckState, encode_body
 from lowband.relay.limits import Limits
 from lowband.storage import submissions as queues
@@ -27,15 +27,10 @@ def take(
     limits: Limits | None = None,
     address: str = "",
 ) -> Ack:
-    if not verify_submission(sub):
-        return Ack(
-            sub.sub_id, AckState.REFUSED, node, "The submission's signature does not verify."
-        )
-    if store.meeting(sub.meeting) is None:
-        return Ack(sub.sub_id, AckState.REFUSED, node, f"Meeting {sub.meeting} is not known here.")
-    if store.roster_entry(sub.meeting, sub.author) is None:
-        reason = f"Your key is not on the roster of meeting {sub.meeting}."
-        return Ack(sub.sub_id, AckState.REFUSED, node, reason)
+    author = store.roster_entry(sub.meeting, sub.author)
+    refused = admission(sub, store.meeting(sub.meeting) is not None, author)
+    if refused:
+        return Ack(sub.sub_id, AckState.REFUSED, node, refused)
     if queues.custody_get(store, sub.sub_id) is None:
         if limits is not None:
             held = queues.custody_held_by(store, sub.meeting, sub.author)
@@ -58,8 +53,8 @@ def status(store: Store, sub_id: bytes, node: str) -> Ack | None:
     if held is None:
         return None
     state, upstream = held
-    if state == queues.RECEIVED:
+    if state is Custody.RECEIVED:
         return Ack(sub_id, AckState.RECEIVED, upstream or node)
-    if state == queues.REFUSED:
+    if state is Custody.REFUSED:
         return Ack(sub_id, AckState.REFUSED, node, upstream)
     return Ack(sub_id, AckState.CUSTODY, node)

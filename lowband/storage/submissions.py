@@ -1,7 +1,7 @@
 """The store's three submission queues: the client's outbox, the relay's custody
 queue, and the origin's record of applied submissions.
 
-Owns their SQL; the state rules of the outbox live in `protocol/submissions.py`.
+Owns their SQL; the states and their rules live in `protocol/submissions.py`.
 Callers wrap writes in `Store.tx()`.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from lowband.protocol.model import Submission
-from lowband.protocol.submissions import State
+from lowband.protocol.submissions import Custody, State
 from lowband.protocol.wire import decode_body
 from lowband.storage.store import Store
 
@@ -76,39 +76,39 @@ def outbox_set(
 
 # --- relay custody ----------------------------------------------------------
 
-HELD, FORWARDED, RECEIVED, REFUSED = "held", "forwarded", "received", "refused"
 
-
-def custody_get(store: Store, sub_id: bytes) -> tuple[str, str] | None:
+def custody_get(store: Store, sub_id: bytes) -> tuple[Custody, str] | None:
     """(state, upstream note) of a submission this node holds."""
     row = store.one("SELECT state, upstream FROM custody WHERE sub_id=?", (sub_id,))
-    return (str(row[0]), str(row[1])) if row else None
+    return (Custody(str(row[0])), str(row[1])) if row else None
 
 
 def custody_add(store: Store, sub: Submission, data: bytes, from_node: str, now_ms: int) -> None:
     store.db.execute(
         "INSERT OR IGNORE INTO custody VALUES (?, ?, ?, ?, ?, ?, '')",
-        (sub.sub_id, sub.meeting, data, from_node, now_ms, HELD),
+        (sub.sub_id, sub.meeting, data, from_node, now_ms, str(Custody.HELD)),
     )
 
 
 def custody_held(store: Store, meeting: str, limit: int) -> list[bytes]:
     rows = store.q(
         "SELECT data FROM custody WHERE meeting=? AND state=? ORDER BY received_ms LIMIT ?",
-        (meeting, HELD, limit),
+        (meeting, str(Custody.HELD), limit),
     )
     return [bytes(r[0]) for r in rows]
 
 
 def custody_held_by(store: Store, meeting: str, author: bytes) -> int:
     """How many submissions by `author` this relay holds and has not yet forwarded."""
-    rows = store.q("SELECT data FROM custody WHERE meeting=? AND state=?", (meeting, HELD))
+    rows = store.q(
+        "SELECT data FROM custody WHERE meeting=? AND state=?", (meeting, str(Custody.HELD))
+    )
     return sum(1 for (data,) in rows if decode_body(bytes(data), Submission).author == author)
 
 
-def custody_set(store: Store, sub_id: bytes, state: str, upstream: str) -> None:
+def custody_set(store: Store, sub_id: bytes, state: Custody, upstream: str) -> None:
     store.db.execute(
-        "UPDATE custody SET state=?, upstream=? WHERE sub_id=?", (state, upstream, sub_id)
+        "UPDATE custody SET state=?, upstream=? WHERE sub_id=?", (str(state), upstream, sub_id)
     )
 
 

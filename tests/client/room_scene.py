@@ -11,7 +11,7 @@ from pathlib import Path
 
 from nacl.signing import SigningKey
 
-from lowband.origin.origin import create_meeting
+from lowband.origin.append import create_meeting
 from lowband.protocol.crypto import chain_next, load_or_create_key
 from lowband.protocol.model import (
     AgendaItem,

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from lowband.documents.forms import encode_form
 from lowband.documents.inline import INLINE_LIMIT, INLINE_UNMEASURED, InlineDocs, inline_budget
 from lowband.node.node import Node, Role
-from lowband.origin.origin import append
+from lowband.origin.append import append
 from lowband.protocol.model import DocRevision, Kind
 from lowband.protocol.receiver import InlineDoc
 from lowband.protocol.serve import Follower, Inline

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from lowband.harness.testbed import Relay, cli, stream_state, wait_for
-from lowband.origin.origin import append
+from lowband.origin.append import append
 from lowband.protocol.model import CaptionLine, Kind
 from lowband.protocol.wire import encode_body
 from lowband.storage.store import Store

@@ -14,7 +14,8 @@ from conftest import MEETING, notice
 from nacl.signing import SigningKey
 
 from lowband.node.node import Node, Role
-from lowband.origin.origin import Origin, append, create_meeting
+from lowband.origin.append import append, create_meeting
+from lowband.origin.origin import Origin
 from lowband.protocol.model import CaptionLine, Kind
 from lowband.protocol.receiver import Receiver
 from lowband.protocol.serve import Follower
