@@ -43,7 +43,7 @@ from lowband.delegate.actions import join, submit, sync_once
 from lowband.harness.testbed import Relay, cli, stream_state, wait_for
 from lowband.linkem import LinkEmulatorThread, get_profile
 from lowband.linkem.shaping import iter_outages
-from lowband.protocol.crypto import load_key
+from lowband.node.home import load_key
 from lowband.protocol.model import CaptionLine, Kind, Publish, SubKind
 from lowband.protocol.wire import EventFrame, decode_canonical, encode_body, encode_frame
 from lowband.storage.store import Store

@@ -15,7 +15,7 @@ from lowband.cli import admin, audio, client, delegate, docs, publish, stats, to
 from lowband.delegate.actions import JoinError
 from lowband.http import LinkError
 from lowband.meeting.captions import CaptionFormatError
-from lowband.protocol.crypto import KeyFileError
+from lowband.node.home import KeyFileError
 from lowband.protocol.wire import ProtocolError
 from lowband.relay.run import BindError
 from lowband.storage.store import StoreError

@@ -167,15 +167,15 @@ class Fetch:
 
     def _offset(self) -> int:
         part = self.blobs.partial(self.target)
-        return part[0].stat().st_size if part else 0
+        return part.held if part else 0
 
     def _tell(self, holding: bool = False) -> None:
         part = self.blobs.partial(self.target)
-        self.progress(Progress(self._offset(), part[2] if part else 0, holding))
+        self.progress(Progress(self._offset(), part.total if part else 0, holding))
 
     def _complete(self) -> bool:
         part = self.blobs.partial(self.target)
-        return part is not None and part[0].stat().st_size == part[2]
+        return part is not None and part.complete
 
     async def _request(self, offset: int) -> None:
         await self._wait_hold(force=True)
@@ -184,7 +184,7 @@ class Fetch:
         headers = {AUTH_HEADER: self.token()} if self.token else {}
         if part is not None and offset > 0:
             params["offset"] = str(offset)
-            headers["if-range"] = f'"{part[1]}"'
+            headers["if-range"] = f'"{part.etag}"'
             self.result.resumed.append(offset)
         started = time.monotonic()
         async with http.stream(
@@ -213,14 +213,14 @@ class Fetch:
             total = int(length)
             if total > max_form_size(self.doc.size):
                 raise TransferError("The relay offered more bytes than this revision can need.")
-            path = self.blobs.start_partial(self.target, etag, total)
+            path = self.blobs.start_partial(self.target, etag, total).path
         else:
             part = self.blobs.partial(self.target)
             rng = CONTENT_RANGE.match(resp.headers.get("content-range", ""))
-            if part is None or rng is None or etag != part[1]:
+            if part is None or rng is None or etag != part.etag:
                 self.blobs.drop_partial(self.target)
                 raise _Retry("the relay answered a resumed request inconsistently")
-            path, total = part[0], part[2]
+            path, total = part.path, part.total
             if (int(rng[1]), int(rng[3])) != (offset, total) or offset + int(length) != total:
                 self.blobs.drop_partial(self.target)
                 raise _Retry("the relay resumed at a different offset")
@@ -256,9 +256,9 @@ class Fetch:
     async def _finish(self) -> Fetched:
         part = self.blobs.partial(self.target)
         assert part is not None
-        form = part[0].read_bytes()
+        form = part.path.read_bytes()
         self.blobs.drop_partial(self.target)
-        if form_tag(form) != part[1]:
+        if form_tag(form) != part.etag:
             raise TransferError("The relay sent a blob that does not match its ETag; none kept.")
         self.result.form = len(form)
         self.result.method, self.result.base = _describe(form)

@@ -32,8 +32,8 @@ from lowband.documents.transfer import TransferError
 from lowband.harness.testbed import Relay
 from lowband.linkem import LinkEmulatorThread, get_profile
 from lowband.meeting.captions import split_speaker
+from lowband.node.home import load_or_create_key
 from lowband.origin.append import append, create_meeting
-from lowband.protocol.crypto import load_or_create_key
 from lowband.protocol.model import (
     AgendaItem,
     CaptionLine,

@@ -30,8 +30,8 @@ from lowband.harness.testbed import Follower, Relay, cli, stream_state, wait_for
 from lowband.http import LinkError
 from lowband.linkem import LinkEmulatorThread, LinkProfile
 from lowband.meeting.captions import split_speaker
+from lowband.node.home import load_key, load_or_create_key
 from lowband.origin.append import append, create_meeting
-from lowband.protocol.crypto import load_key, load_or_create_key
 from lowband.protocol.model import (
     AgendaItem,
     CaptionLine,

@@ -1,7 +1,8 @@
 """Where one node keeps its key and store: `--home DIR`, `LOWBAND_HOME`, or the user data dir.
 
-Several nodes (an origin, relays, delegates) run side by side on one machine
-by giving each its own home.
+Owns the home's layout and its key file (64 hex digits, mode 0600, written once). Several
+nodes (an origin, relays, delegates) run side by side on one machine by giving each its own
+home.
 """
 
 from __future__ import annotations
@@ -13,8 +14,33 @@ from pathlib import Path
 import platformdirs
 from nacl.signing import SigningKey
 
-from lowband.protocol.crypto import load_key, load_or_create_key
 from lowband.storage.store import Store
+
+
+class KeyFileError(Exception):
+    """A key file is missing or unreadable; the message is one plain sentence."""
+
+
+def load_or_create_key(path: Path) -> SigningKey:
+    """The node's key pair; a new one is written with mode 0600 if none exists."""
+    if path.exists():
+        return load_key(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = SigningKey.generate()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(bytes(key).hex().encode() + b"\n")
+    return key
+
+
+def load_key(path: Path) -> SigningKey:
+    try:
+        text = path.read_text().strip()
+        return SigningKey(bytes.fromhex(text))
+    except FileNotFoundError:
+        raise KeyFileError(f"No key at {path}; run `lowband id init` first.") from None
+    except (ValueError, OSError):
+        raise KeyFileError(f"The key file {path} is not a lowband key.") from None
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
-"""Keys, the per-stream hash chain, signed checkpoints and signed submissions.
+"""Signatures and hashes: the per-stream hash chain, signed checkpoints, signed submissions,
+request tokens, and public keys as people write them.
 
-Owns every signature and hash lowband relies on, and the key files on disk
-(created with mode 0600). It knows nothing of the store or the network.
+Owns every signature and hash lowband relies on. It knows nothing of the store, the network
+or files (a node's key file is `node/home.py`'s).
 Signed messages are domain-separated so that a signature for one purpose can
 never be replayed as another.
 """
@@ -9,8 +10,6 @@ never be replayed as another.
 from __future__ import annotations
 
 import hashlib
-import os
-from pathlib import Path
 
 import msgspec
 from nacl.exceptions import BadSignatureError
@@ -23,10 +22,6 @@ _CHECKPOINT = b"lowband/checkpoint/1\x00"
 _SUBMISSION = b"lowband/submission/1\x00"
 _AUTH = b"lowband/auth/1\x00"
 AUTH_LIFETIME_MS = 10 * 60 * 1000
-
-
-class KeyFileError(Exception):
-    """A key file is missing or unreadable; the message is one plain sentence."""
 
 
 def chain_genesis(meeting: str, stream: str) -> bytes:
@@ -101,32 +96,6 @@ def _verify(public: bytes, msg: bytes, sig: bytes) -> bool:
     except (BadSignatureError, ValueError):
         return False
     return True
-
-
-def public_key(key: SigningKey) -> bytes:
-    return bytes(key.verify_key)
-
-
-def load_or_create_key(path: Path) -> SigningKey:
-    """The node's key pair; a new one is written with mode 0600 if none exists."""
-    if path.exists():
-        return load_key(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = SigningKey.generate()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(bytes(key).hex().encode() + b"\n")
-    return key
-
-
-def load_key(path: Path) -> SigningKey:
-    try:
-        text = path.read_text().strip()
-        return SigningKey(bytes.fromhex(text))
-    except FileNotFoundError:
-        raise KeyFileError(f"No key at {path}; run `lowband id init` first.") from None
-    except (ValueError, OSError):
-        raise KeyFileError(f"The key file {path} is not a lowband key.") from None
 
 
 def key_text(public: bytes) -> str:

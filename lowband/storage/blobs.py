@@ -1,6 +1,6 @@
 """Document blobs on disk, addressed by their SHA-256, and the encoded forms cached for them.
 
-Owns the files under `<home>/blobs/` and the tables of migration `_m002` (storage/store.py):
+Owns the files under `<home>/blobs/` and the tables of migration `m002` (storage/migrations.py):
 
     blobs/ab/abcdef…                    a verified blob, named by its SHA-256 in hex
     blobs/forms/<target>.<base>         the encoding of target against base ("0": none)
@@ -21,6 +21,7 @@ import hashlib
 import os
 import re
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
@@ -103,6 +104,28 @@ class BlobWriter:
     def discard(self) -> None:
         self.file.close()
         self.path.unlink(missing_ok=True)
+
+
+@dataclass(frozen=True)
+class Partial:
+    """A download in progress: the encoded form with this ETag, `total` bytes long, arriving
+    in `path` (named for all three, so a restart finds it)."""
+
+    path: Path
+    etag: str
+    total: int
+
+    @property
+    def held(self) -> int:
+        """Bytes on disk so far; 0 when the file went (the fetch finished or was dropped)."""
+        try:
+            return self.path.stat().st_size
+        except FileNotFoundError:
+            return 0
+
+    @property
+    def complete(self) -> bool:
+        return self.held == self.total
 
 
 class BlobStore:
@@ -274,20 +297,20 @@ class BlobStore:
 
     # --- downloads in progress (a receiver's resume points) ------------------
 
-    def partial(self, target: str) -> tuple[Path, str, int] | None:
-        """(path, etag, total) of the download of target in progress, if any."""
+    def partial(self, target: str) -> Partial | None:
+        """The download of target in progress, if any."""
         for p in sorted(self.partials.glob(f"{target}.*.*")):
             _, etag, total = p.name.split(".")
             if FORM_TAG.match(etag) and total.isdigit():
-                return p, etag, int(total)
+                return Partial(p, etag, int(total))
         return None
 
-    def start_partial(self, target: str, etag: str, total: int) -> Path:
+    def start_partial(self, target: str, etag: str, total: int) -> Partial:
         self.drop_partial(target)
         self.partials.mkdir(parents=True, exist_ok=True)
         path = self.partials / f"{target}.{etag}.{total}"
         path.touch()
-        return path
+        return Partial(path, etag, total)
 
     def drop_partial(self, target: str) -> None:
         for p in self.partials.glob(f"{target}.*"):

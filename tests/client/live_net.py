@@ -10,8 +10,8 @@ from pathlib import Path
 
 from lowband.delegate.actions import join
 from lowband.harness.testbed import Relay, stream_state, wait_for
+from lowband.node.home import load_or_create_key
 from lowband.origin.append import append, create_meeting
-from lowband.protocol.crypto import load_or_create_key
 from lowband.protocol.model import (
     AgendaItem,
     Kind,

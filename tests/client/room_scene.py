@@ -11,8 +11,9 @@ from pathlib import Path
 
 from nacl.signing import SigningKey
 
+from lowband.node.home import load_or_create_key
 from lowband.origin.append import create_meeting
-from lowband.protocol.crypto import chain_next, load_or_create_key
+from lowband.protocol.crypto import chain_next
 from lowband.protocol.model import (
     AgendaItem,
     CaptionLine,

@@ -26,7 +26,7 @@ from lowband.documents.transfer import SUB_HEADER, Fetch, Progress, TransferErro
 from lowband.protocol.model import Rights
 from lowband.protocol.wire import encode_body
 from lowband.relay.app import Settings, create_app
-from lowband.storage.blobs import BlobError, BlobStore, form_tag, short_id, write_atomic
+from lowband.storage.blobs import BlobStore, form_tag, short_id
 from lowband.storage.store import Store
 
 if TYPE_CHECKING:
@@ -46,39 +46,6 @@ def blobs(tmp_path: Path, world: World) -> Iterator[BlobStore]:
     """A delegate's blobs, in a home of its own (the origin's store is in tmp_path)."""
     with Store(tmp_path / "delegate" / "store.sqlite") as store:
         yield BlobStore(store)
-
-
-# --- the store on disk ----------------------------------------------------------------
-
-
-def test_a_blob_is_stored_only_under_its_own_hash(blobs: BlobStore) -> None:
-    data = b"Resolution 167 (Rev. Bucharest, 2022)\n" * 100
-    sha = hashlib.sha256(data).hexdigest()
-    with pytest.raises(BlobError, match="does not match its SHA-256"):
-        blobs.put(data + b"x", sha)
-    assert not blobs.has(sha) and not blobs.path(sha).exists()
-    blobs.put(data, sha)
-    assert blobs.has(sha) and blobs.read(sha) == data
-    assert blobs.path(sha).parent.name == sha[:2]
-    assert blobs.resolve(short_id(sha)) == sha and blobs.resolve("0" * 16) is None
-    assert list(blobs.tmp.iterdir()) == []
-
-
-def test_a_damaged_blob_is_forgotten_not_served(blobs: BlobStore) -> None:
-    data = os.urandom(5000)
-    sha = hashlib.sha256(data).hexdigest()
-    blobs.put(data, sha)
-    blobs.path(sha).write_bytes(data[:-1] + b"\0")
-    with pytest.raises(BlobError, match="missing or damaged"):
-        blobs.read(sha)
-    assert not blobs.has(sha)
-
-
-def test_write_atomic_leaves_no_temp_file(tmp_path: Path) -> None:
-    target = tmp_path / "documents" / "pp26" / "draft-r1.txt"
-    write_atomic(target, b"one")
-    write_atomic(target, b"two")
-    assert target.read_bytes() == b"two" and os.listdir(target.parent) == ["draft-r1.txt"]
 
 
 # --- forms, text, pacing (pure) ---------------------------------------------------------

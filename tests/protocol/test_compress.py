@@ -16,7 +16,8 @@ from ppmd_children import LINES, crafted, decode_in_children, junk
 from lowband.harness.demo import chinese_lines, text_lines
 from lowband.protocol.compress import History, pack_batch, pack_body, unpack_batch, unpack_body
 from lowband.protocol.wire import MAX_EVENT, Codec, ProtocolError, varint
-from lowband.storage.store import MIGRATIONS, Store
+from lowband.storage.migrations import MIGRATIONS
+from lowband.storage.store import Store
 
 
 def per_line(lines: list[bytes]) -> int:

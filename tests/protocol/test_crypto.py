@@ -1,22 +1,14 @@
-"""Hash chains, checkpoints, submissions and key files."""
+"""Hash chains, checkpoints and submissions."""
 
 from __future__ import annotations
 
-import os
-import stat
-from pathlib import Path
-
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from nacl.signing import SigningKey
 
 from lowband.protocol.crypto import (
-    KeyFileError,
     chain_genesis,
     chain_next,
-    load_key,
-    load_or_create_key,
     sign_checkpoint,
     sign_submission,
     verify_checkpoint,
@@ -69,15 +61,3 @@ def test_submission_signature_covers_every_field() -> None:
         assert not verify_submission(msgspec.structs.replace(sub, **change))
     other = bytes(SigningKey(b"o" * 32).verify_key)
     assert not verify_submission(msgspec.structs.replace(sub, author=other))
-
-
-def test_key_file_is_private_and_reloads(tmp_path: Path) -> None:
-    path = tmp_path / "home" / "key"
-    key = load_or_create_key(path)
-    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
-    assert bytes(load_key(path)) == bytes(key)
-    path.write_text("not a key")
-    with pytest.raises(KeyFileError, match="not a lowband key"):
-        load_key(path)
-    with pytest.raises(KeyFileError, match="lowband id init"):
-        load_key(tmp_path / "missing")

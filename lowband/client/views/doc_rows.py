@@ -85,7 +85,4 @@ def read_rows(store: Store, meeting: str, live: dict[str, Live]) -> list[DocRow]
 
 def _partial(blobs: BlobStore, sha: str) -> tuple[int, int] | None:
     part = blobs.partial(sha)
-    try:
-        return (part[0].stat().st_size, part[2]) if part else None
-    except FileNotFoundError:  # the fetcher finished it a moment ago
-        return None
+    return (part.held, part.total) if part else None
