@@ -13,7 +13,7 @@ from __future__ import annotations
 import enum
 
 from lowband.protocol.crypto import verify_submission
-from lowband.protocol.model import RosterEntry, Submission
+from lowband.protocol.model import Rights, RosterEntry, Submission, has_right
 
 
 class State(enum.StrEnum):
@@ -91,14 +91,19 @@ class Custody(enum.StrEnum):
     REFUSED = "refused"  # the parent or origin refused it
 
 
-def admission(sub: Submission, meeting_known: bool, author: RosterEntry | None) -> str:
+def admission(
+    sub: Submission, meeting_known: bool, author: RosterEntry | None, *, publisher: bool = False
+) -> str:
     """'' when a node may take `sub`, else the sentence refusing it: the signature verifies,
     the meeting is known here, and its author is on the roster (strangers cannot fill a
-    relay's disk). `author` is the roster entry of `sub.author`, or None."""
+    relay's disk), with the secretariat's rights when it uploads a document (`publisher`).
+    `author` is the roster entry of `sub.author`, or None."""
     if not verify_submission(sub):
         return "The submission's signature does not verify."
     if not meeting_known:
         return f"Meeting {sub.meeting} is not known here."
+    if publisher and (author is None or not has_right(author.rights, Rights.SECRETARIAT)):
+        return f"Only the secretariat of meeting {sub.meeting} may publish documents."
     if author is None:
         return f"Your key is not on the roster of meeting {sub.meeting}."
     return ""

@@ -6,13 +6,14 @@ once and the same bytes go to every receiver; streaming it from `offset=` with a
 (the form's SHA-256) so a broken transfer resumes; a relay's on-demand fetch from its parent
 (through the same endpoint, saying what it holds), and its prefetch of the current agenda
 item's documents while its uplink is idle; the same request token as the sync exchange when
-the relay requires one (`x-lowband-auth`, which also names the meeting); and, at the origin only, the upload that stores
-and verifies a blob before its docs event exists. Every refusal is a 4xx with one sentence.
+the relay requires one (`x-lowband-auth`, which also names the meeting); and, at the origin
+only, the upload that stores and verifies a blob before its docs event exists. Every refusal is a 4xx with one sentence.
 The wire format is in docs/protocol.md; the origin's upload is in upload.py.
 
-`blob_routes(state)` returns the routes; create_app adds them. It also asks the state's hub to
-tell the prefetcher whenever the store moves, which starts the prefetcher with the first event
-a relay mirrors.
+`blob_routes(state)` returns the routes; create_app adds them. It is the one place that sees the
+relay's state: the service works from a `BlobHost`, the few things it needs. It also asks the
+state's hub to tell the prefetcher whenever the store moves, which starts the prefetcher with
+the first event a relay mirrors.
 Must not: block the event loop on encoding or decoding (they run in worker threads).
 """
 
@@ -22,27 +23,30 @@ import asyncio
 import contextlib
 import re
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from nacl.signing import SigningKey
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
+from lowband import http
 from lowband.documents import index as documents
 from lowband.documents.forms import encode_form, is_current
 from lowband.documents.transfer import Fetch, TransferError, signer
 from lowband.http import make_client
 from lowband.protocol.model import DocRevision
-from lowband.protocol.wire import AUTH_HEADER, ProtocolError, decode_blob_auth
+from lowband.protocol.wire import AUTH_HEADER, Auth, ProtocolError, decode_blob_auth
 from lowband.relay import upload
 from lowband.relay.inline import InlineForms
 from lowband.storage.blobs import BlobError, BlobStore, short_id
-from lowband.storage.store import StoreError
+from lowband.storage.store import Store, StoreError
 
 if TYPE_CHECKING:
-    from lowband.relay.app import RelayState
+    from lowband.relay.state import RelayState
 
 CHUNK = 16 * 1024  # bytes per write: a reset loses at most what is in flight
 MAX_OFFSET = 1 << 40
@@ -56,8 +60,55 @@ HAVE_RULE = (
 )
 
 
+@dataclass(frozen=True)
+class BlobHost:
+    """What the blob endpoint needs of the node that serves it, and nothing more."""
+
+    store: Store
+    name: str
+    parent: str  # the parent's base URL; '' at the origin
+    require_auth: bool
+    forms_cache_bytes: int
+    key: SigningKey | None  # signs requests to the parent
+    transport: http.Transport | None  # tests swap the parent's transport
+    admit: Callable[[str, str, Auth | None], str]  # '' or why a token is refused
+    served: Callable[[int], None]  # counts document bytes sent
+    last_rx: Callable[[str], float | None]  # monotonic time the meeting's uplink last received
+    spawn: Callable[[Coroutine[Any, Any, None]], asyncio.Task[None]]  # stopped at shutdown
+    upload: Callable[[Request, BlobStore], Awaitable[Response]]  # a PUT (the origin's half)
+
+
 def blob_routes(state: RelayState) -> list[BaseRoute]:
-    service = BlobService(state)
+    """The blob routes over a relay's state; the one place this module sees `RelayState`."""
+    settings = state.settings
+
+    def last_rx(meeting: str) -> float | None:
+        uplink = state.uplinks.get(meeting)
+        return None if uplink is None else uplink.state.last_rx
+
+    def spawn(coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        task = asyncio.get_running_loop().create_task(coro)
+        state.tasks.append(task)  # the lifespan cancels it at shutdown
+        return task
+
+    async def put(request: Request, blobs: BlobStore) -> Response:
+        return await upload.put(request, blobs, state.origin, settings.name, state.hub.notify)
+
+    host = BlobHost(
+        state.store,
+        settings.name,
+        (settings.parent or "").rstrip("/"),
+        settings.require_auth,
+        settings.forms_cache_bytes,
+        settings.key,
+        settings.transport,
+        state.admit,
+        state.metrics.document_served,
+        last_rx,
+        spawn,
+        put,
+    )
+    service = BlobService(host)
     state.hub.observe(service.wake)
     state.views.forms = InlineForms(service, state.fanout.poke)
     return [Route("/v1/blobs/{sha}", service.endpoint, methods=["GET", "PUT"])]
@@ -104,12 +155,12 @@ async def _chunks(
 class BlobService:
     """The endpoint's state: the node's blobs, forms being encoded, fetches from the parent."""
 
-    def __init__(self, state: RelayState) -> None:
-        self.state = state
-        self.store = state.store
-        self.name = state.settings.name
-        self.blobs = BlobStore(state.store)
-        self.parent = (state.settings.parent or "").rstrip("/")
+    def __init__(self, host: BlobHost) -> None:
+        self.host = host
+        self.store = host.store
+        self.name = host.name
+        self.blobs = BlobStore(host.store)
+        self.parent = host.parent
         self.locks: dict[str, asyncio.Lock] = {}
         self.fetching = 0
         self.prefetcher: asyncio.Task[None] | None = None
@@ -120,7 +171,7 @@ class BlobService:
         self.wake("")
         try:
             if request.method == "PUT":
-                return await upload.put(self.state, self.blobs, request)
+                return await self.host.upload(request, self.blobs)
             return await self.get(request)
         except StoreError as exc:
             return _say(503, str(exc))
@@ -155,14 +206,14 @@ class BlobService:
         its token names (None without a token: any meeting here)."""
         header = request.headers.get(AUTH_HEADER)
         if header is None:
-            if self.state.settings.require_auth:
+            if self.host.require_auth:
                 return 401, "This relay serves documents only to signed requests.", None
             return 0, "", None
         try:
             token = decode_blob_auth(header)
         except ProtocolError as exc:
             return 400, str(exc), None
-        why = self.state.admit(token.meeting, token.node, token.auth)
+        why = self.host.admit(token.meeting, token.node, token.auth)
         return (403, why, token.meeting) if why else (0, "", token.meeting)
 
     async def get(self, request: Request) -> Response:
@@ -200,7 +251,7 @@ class BlobService:
         headers = {"etag": f'"{etag}"', "content-length": str(size - offset)}
         if offset:
             headers["content-range"] = f"bytes {offset}-{size - 1}/{size}"
-        body = _chunks(path, offset, size, self.state.metrics.document_served)
+        body = _chunks(path, offset, size, self.host.served)
         return StreamingResponse(body, status_code=206 if offset else 200, headers=headers)
 
     async def form(self, target: str, bases: list[str]) -> tuple[str, int, Path, str]:
@@ -229,7 +280,7 @@ class BlobService:
             base = next((b for b in bases if short_id(b) == delta.base_id), "")
             etag = await asyncio.to_thread(self.blobs.write_form, target, base, delta.data)
             self.blobs.record_form(target, base, etag, len(delta.data), delta.method.name)
-            self.blobs.evict_forms(self.state.settings.forms_cache_bytes, (target, base))
+            self.blobs.evict_forms(self.host.forms_cache_bytes, (target, base))
             self.blobs.set_choice(target, key, base)
             self.locks.pop(f"{target}/{key}", None)
             return etag, len(delta.data), self.blobs.form_path(target, base), base
@@ -244,9 +295,9 @@ class BlobService:
             have = [e.sha for e in reversed(revs) if e.sha != sha and self.blobs.has(e.sha)]
             self.fetching += 1
             try:
-                key = self.state.settings.key
+                key = self.host.key
                 token = signer(key, meeting, self.name) if key is not None else None
-                async with make_client(self.state.settings.transport) as client:
+                async with make_client(self.host.transport) as client:
                     fetch = Fetch(
                         client, self.parent, doc, self.blobs, have, max_attempts=3, token=token
                     )
@@ -261,12 +312,11 @@ class BlobService:
         if not self.parent:
             return
         try:
-            loop = asyncio.get_running_loop()
+            asyncio.get_running_loop()
         except RuntimeError:
             return
         if self.prefetcher is None or self.prefetcher.done():
-            self.prefetcher = loop.create_task(self._prefetch_loop())
-            self.state.tasks.append(self.prefetcher)  # the lifespan cancels it at shutdown
+            self.prefetcher = self.host.spawn(self._prefetch_loop())
         self.wakeup.set()
 
     def wanted(self, meeting: str) -> list[documents.Entry]:
@@ -280,8 +330,8 @@ class BlobService:
         ]
 
     def idle(self, meeting: str) -> bool:
-        uplink = self.state.uplinks.get(meeting)
-        quiet = uplink is None or time.monotonic() - uplink.state.last_rx >= IDLE_S
+        last = self.host.last_rx(meeting)
+        quiet = last is None or time.monotonic() - last >= IDLE_S
         return self.fetching == 0 and quiet
 
     async def _prefetch_loop(self) -> None:

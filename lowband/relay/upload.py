@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import base64
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 import msgspec
 from starlette.requests import ClientDisconnect, Request
@@ -20,23 +20,19 @@ from starlette.responses import PlainTextResponse, Response
 
 from lowband.documents import index as documents
 from lowband.documents.transfer import SUB_HEADER
-from lowband.protocol.crypto import verify_submission
+from lowband.origin.origin import Origin
 from lowband.protocol.model import (
     DocRevision,
     Kind,
     Publish,
-    Rights,
     SubKind,
     Submission,
-    has_right,
 )
+from lowband.protocol.submissions import admission
 from lowband.protocol.wire import AckState
 from lowband.storage import submissions as queues
 from lowband.storage.blobs import MAX_BLOB, SHA_HEX, BlobError, BlobStore, BlobWriter
 from lowband.storage.store import Store
-
-if TYPE_CHECKING:
-    from lowband.relay.app import RelayState
 
 MAX_HEADER = 32 * 1024
 
@@ -65,14 +61,8 @@ def parse_upload(header: str, sha: str) -> tuple[Submission, DocRevision]:
 
 def refusal(store: Store, sub: Submission) -> str:
     """Checked before a byte of the body is stored, so strangers cannot fill the disk."""
-    if not verify_submission(sub):
-        return "The submission's signature does not verify."
-    if store.meeting(sub.meeting) is None:
-        return f"Meeting {sub.meeting} is not known here."
     entry = store.roster_entry(sub.meeting, sub.author)
-    if entry is None or not has_right(entry.rights, Rights.SECRETARIAT):
-        return f"Only the secretariat of meeting {sub.meeting} may publish documents."
-    return ""
+    return admission(sub, store.meeting(sub.meeting) is not None, entry, publisher=True)
 
 
 def conflict(store: Store, meeting: str, doc: DocRevision) -> Response | None:
@@ -107,12 +97,18 @@ async def receive(
     return None
 
 
-async def put(state: RelayState, blobs: BlobStore, request: Request) -> Response:
-    origin = state.origin
+async def put(
+    request: Request,
+    blobs: BlobStore,
+    origin: Origin | None,
+    name: str,
+    notify: Callable[[str], None],
+) -> Response:
+    """Store an upload and publish it through `origin` (None at a relay: refused); `notify`
+    wakes the meeting's followers once its docs event exists."""
     if origin is None:
-        return _say(
-            403, f"Documents are published at the origin; {state.settings.name} is a relay."
-        )
+        return _say(403, f"Documents are published at the origin; {name} is a relay.")
+    store = origin.store
     sha = request.path_params["sha"]
     if not SHA_HEX.match(sha):
         return _say(400, "A blob is named by its SHA-256: 64 lowercase hex digits.")
@@ -125,10 +121,10 @@ async def put(state: RelayState, blobs: BlobStore, request: Request) -> Response
         return _say(413, f"A document may be at most {MAX_BLOB} bytes.")
     if not declared.isdigit() or int(declared) != doc.size:
         return _say(400, "The upload's Content-Length must be the size its revision gives.")
-    refused = refusal(state.store, sub)
+    refused = refusal(store, sub)
     if refused:
         return _say(403, refused)
-    answered = conflict(state.store, sub.meeting, doc)
+    answered = conflict(store, sub.meeting, doc)
     if answered is not None:
         return answered
     if not blobs.has(sha):
@@ -136,8 +132,8 @@ async def put(state: RelayState, blobs: BlobStore, request: Request) -> Response
         if stored is not None:
             return stored
     ack = origin.accept(sub, int(time.time() * 1000))
-    outcome = queues.applied_get(state.store, sub.sub_id)
+    outcome = queues.applied_get(store, sub.sub_id)
     if ack.state == AckState.REFUSED or outcome is None or outcome[0] != "accepted":
         return _say(403, ack.reason or (outcome[1] if outcome else "Not published."))
-    state.hub.notify(sub.meeting)
+    notify(sub.meeting)
     return _say(201, f"Stored {doc.size} bytes; published {doc.doc_id} revision {doc.rev}.")

@@ -13,10 +13,12 @@ import pytest
 from blob_support import ORIGIN, publish, text_doc
 from docx_support import make_docx, paragraphs
 
+from lowband.documents.forms import encode_form
 from lowband.documents.office.delta import TAG
 from lowband.documents.office.normalise import normalise
 from lowband.documents.transfer import Fetch
-from lowband.relay.app import RelayState, Settings, create_app
+from lowband.relay.app import Settings, create_app
+from lowband.relay.state import RelayState
 from lowband.relay.stats import meeting_stats
 from lowband.storage.blobs import BlobStore
 from lowband.storage.store import Store
@@ -50,23 +52,23 @@ async def test_document_bytes_are_counted_in_metrics_and_stats(
 
 
 async def test_the_forms_cache_keeps_to_its_cap_dropping_the_least_recently_used(
-    world: World, served: tuple[httpx.AsyncClient, RelayState]
+    world: World,
 ) -> None:
-    client, relay = served
-    docs = [await publish(world, client, text_doc(300, seed=s), s) for s in (1, 2, 3)]
-    blobs = BlobStore(world.origin_store)
-    for i, doc in enumerate(docs):
-        assert (await client.get(f"/v1/blobs/{doc.sha256.hex()}")).status_code == 200
-        if i == 0:  # room for two and a half forms of this size
-            form = blobs.form(doc.sha256.hex(), "")
-            assert form is not None
-            relay.settings.forms_cache_bytes = form[1] * 5 // 2
-        time.sleep(0.002)  # last uses a few milliseconds apart, so their order is plain
-    held = [d for d in docs if blobs.form(d.sha256.hex(), "") is not None]
-    assert held == docs[1:]  # the first, least recently used, went
-    assert not blobs.form_path(docs[0].sha256.hex(), "").exists()
-    again = await client.get(f"/v1/blobs/{docs[0].sha256.hex()}")  # encoded once more
-    assert again.status_code == 200 and blobs.form(docs[0].sha256.hex(), "") is not None
+    texts = [text_doc(300, seed=s) for s in (1, 2, 3)]
+    room = len(encode_form(texts[0], {}).data) * 5 // 2  # room for two and a half forms
+    settings = Settings(name="origin", origin_key=world.origin_key, forms_cache_bytes=room)
+    app = create_app(world.origin_store, settings)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=ORIGIN) as client:
+        docs = [await publish(world, client, text, s) for s, text in enumerate(texts, 1)]
+        blobs = BlobStore(world.origin_store)
+        for doc in docs:
+            assert (await client.get(f"/v1/blobs/{doc.sha256.hex()}")).status_code == 200
+            time.sleep(0.002)  # last uses a few milliseconds apart, so their order is plain
+        held = [d for d in docs if blobs.form(d.sha256.hex(), "") is not None]
+        assert held == docs[1:]  # the first, least recently used, went
+        assert not blobs.form_path(docs[0].sha256.hex(), "").exists()
+        again = await client.get(f"/v1/blobs/{docs[0].sha256.hex()}")  # encoded once more
+        assert again.status_code == 200 and blobs.form(docs[0].sha256.hex(), "") is not None
 
 
 async def test_an_office_form_cached_by_an_older_version_is_encoded_again(

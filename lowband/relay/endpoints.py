@@ -1,0 +1,178 @@
+"""The relay's endpoints: the meeting directory, the sync exchange, closed history blocks,
+health and metrics.
+
+Owns reading and bounding each request, the admission check, taking submissions (custody at a
+relay, the decision at the origin) before the exchange's first byte, and the bookkeeping of an
+open exchange (metrics, the audio it follows). The exchange itself is planned by
+`protocol/serve.py` and written by `relay/fanout.py`; documents are `relay/blobs.py`'s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections import Counter
+from collections.abc import Callable
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+
+from lowband.protocol.model import Submission
+from lowband.protocol.serve import Follower
+from lowband.protocol.wire import (
+    CONTENT_TYPE,
+    MAX_REQUEST,
+    VERSION,
+    Ack,
+    AckState,
+    Hello,
+    ProtocolError,
+    SyncRequest,
+    decode_request,
+    encode_frame,
+)
+from lowband.relay import custody
+from lowband.relay.exchange import Exchange, ExchangeResponse
+from lowband.relay.mirror import AUDIO_GRACE_S, audio_wanted, follow_audio
+from lowband.relay.retention import follower_id
+from lowband.relay.state import RelayState, now_ms
+from lowband.storage.store import StoreError
+
+ACK_OUTCOMES = {
+    AckState.CUSTODY: "custody",
+    AckState.RECEIVED: "received",
+    AckState.REFUSED: "refused",
+    AckState.DEFERRED: "deferred",
+}
+
+
+class Endpoints:
+    """The request handlers of one relay, over its state."""
+
+    def __init__(self, state: RelayState) -> None:
+        self.state = state
+        self.store = state.store
+
+    async def meetings(self, request: Request) -> Response:
+        return _msgpack(self.store.meetings())
+
+    async def meeting(self, request: Request) -> Response:
+        info = self.store.meeting(request.path_params["id"])
+        if info is None:
+            return PlainTextResponse(f"Meeting {request.path_params['id']} is not known here.", 404)
+        return _msgpack(info)
+
+    async def history(self, request: Request) -> Response:
+        meeting, no, block = (request.path_params[k] for k in ("meeting", "no", "block"))
+        if self.store.meeting(meeting) is None:
+            return PlainTextResponse(f"Meeting {meeting} is not known here.", 404)
+        body = self.state.views.get(meeting, self.state.hub.generation(meeting)).block(no, block)
+        if body is None:
+            return PlainTextResponse(f"Block {block} of stream {no} is not closed yet.", 404)
+        etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+        if request.headers.get("if-none-match") == etag:
+            return Response(status_code=304, headers={"ETag": etag})
+        headers = {"Cache-Control": "public, max-age=31536000, immutable", "ETag": etag}
+        self.state.metrics.history_served(len(body))
+        return Response(body, media_type=CONTENT_TYPE, headers=headers)
+
+    async def metrics(self, request: Request) -> Response:
+        return Response(self.state.metrics.exposition(), media_type="text/plain; version=0.0.4")
+
+    async def health(self, request: Request) -> Response:
+        return PlainTextResponse(f"lowband relay {self.state.settings.name} ok\n")
+
+    async def sync(self, request: Request) -> Response:
+        declared = request.headers.get("content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > MAX_REQUEST):
+            return PlainTextResponse(f"A sync request may be at most {MAX_REQUEST} bytes.", 413)
+        body = bytearray()
+        async for part in request.stream():
+            body += part
+            if len(body) > MAX_REQUEST:
+                return PlainTextResponse(f"A sync request may be at most {MAX_REQUEST} bytes.", 413)
+        try:
+            req = decode_request(bytes(body))
+        except ProtocolError as exc:
+            return PlainTextResponse(str(exc), 400)
+        if self.store.meeting(req.meeting) is None:
+            return PlainTextResponse(
+                f"Meeting {req.meeting} is not known at {self.state.settings.name}.", 404
+            )
+        try:
+            refused = self.state.admit(req.meeting, req.node, req.auth)
+            if refused:
+                return PlainTextResponse(refused, 403 if req.auth else 401)
+            address = request.client.host if request.client else ""
+            self.state.cursors.seen(req, now_ms())
+            if req.mode_s:
+                self.state.metrics.mode_time(req.meeting, follower_id(req), req.mode_s, now_ms())
+            acks = _take(self.state, req.subs, req.ask, req.node, address)
+        except StoreError as exc:
+            return PlainTextResponse(str(exc), 503)
+        head = encode_frame(Hello(VERSION, self.state.settings.name, now_ms())) + b"".join(
+            map(encode_frame, acks)
+        )
+        follower = Follower(req, asyncio.get_running_loop().time())
+        on_close = _track(self.state, req, follower)
+        return ExchangeResponse(
+            self.state.fanout, Exchange(req.meeting, req.live, follower), head, on_close
+        )
+
+
+def _msgpack(obj: object) -> Response:
+    return Response(msgspec.msgpack.encode(obj), media_type=CONTENT_TYPE)
+
+
+def _take(
+    state: RelayState, subs: list[Submission], asks: list[bytes], from_node: str, address: str
+) -> list[Ack]:
+    acks: list[Ack] = []
+    name = state.settings.name
+    for sub in subs:
+        if state.origin is not None:
+            acks.append(state.origin.accept(sub, now_ms()))
+        else:
+            acks.append(
+                custody.take(
+                    state.store, sub, name, from_node, now_ms(), state.settings.limits, address
+                )
+            )
+            uplink = state.uplinks.get(sub.meeting)
+            if uplink is not None:
+                uplink.kick()
+    for ack in acks:
+        state.metrics.answered(ACK_OUTCOMES[ack.state])
+    for sub_id in asks:
+        ack = custody.status(state.store, sub_id, name)
+        if ack is not None:
+            acks.append(ack)
+    if subs and state.origin is not None:
+        state.hub.notify(subs[0].meeting)
+    return acks
+
+
+def _track(state: RelayState, req: SyncRequest, follower: Follower) -> Callable[[], None]:
+    """Count an exchange that opens and follow the audio it wants; returns what to do at its end."""
+    loop = asyncio.get_running_loop()
+    audio = audio_wanted(req) if req.live else set()
+    interest = state.audio_interest.setdefault(req.meeting, Counter())
+    interest.update(audio)
+    if audio:
+        follow_audio(state, req.meeting)
+    live = state.metrics.followers.labels(req.meeting)
+    state.metrics.exchanges.labels(str(req.live).lower()).inc()
+    if req.live:
+        live.inc()
+
+    def closed() -> None:
+        state.metrics.served(follower.sent_by)
+        if req.live:
+            live.dec()
+        interest.subtract(audio)
+        if audio:
+            # A follower that steps down reconnects at once; give it a moment before dropping.
+            loop.call_later(AUDIO_GRACE_S, follow_audio, state, req.meeting)
+
+    return closed
