@@ -39,7 +39,8 @@ from lowband.audio.bundle import decode_bundle
 from lowband.audio.layers import BUNDLE_SAMPLES, LayerId, stream_name
 from lowband.audio.listen import Listener
 from lowband.audio.playlog import PlayLog
-from lowband.delegate.actions import join, submit, sync_once
+from lowband.delegate.join import join
+from lowband.delegate.outbox import submit, sync_once
 from lowband.harness.testbed import Relay, cli, stream_state, wait_for
 from lowband.linkem import LinkEmulatorThread, get_profile
 from lowband.linkem.shaping import iter_outages

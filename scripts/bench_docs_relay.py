@@ -38,8 +38,8 @@ from typing import Any
 
 import msgspec
 
-from lowband.documents import fetch as docsync
 from lowband.documents import index as documents
+from lowband.documents import publish
 from lowband.documents.inline import InlineDocs
 from lowband.documents.transfer import Fetch
 from lowband.harness.testbed import Relay, cli, stream_state, wait_for
@@ -103,7 +103,7 @@ class Bed:
     def publish(self, path: Path, doc_id: str) -> DocRevision:
         key = Home(self.tmp / "origin").key()
         doc, _ = asyncio.run(
-            docsync.publish(
+            publish.publish(
                 self.origin_store, key, self.origin.url, M, path, doc_id=doc_id, agenda_item=ITEM
             )
         )
@@ -215,7 +215,7 @@ def transfer(pair: dict[str, Any], cache: Path, inline_limit: int = 0) -> Result
         after = b.link.stats()
         wire += sum(after[k] - before[k] for k in ("bytes_down", "bytes_up"))
         first_byte, decode = fetch.result.first_byte_s or 0.0, fetch.result.decode_s
-    exact = blobs.read(target) == docsync.prepare(path)
+    exact = blobs.read(target) == publish.prepare(path)
     return wire, first_byte, decode, exact
 
 

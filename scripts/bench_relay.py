@@ -291,7 +291,8 @@ def main() -> None:
 def bench(args: argparse.Namespace) -> None:
     import httpx
 
-    from lowband.delegate.actions import join, submit, sync_once
+    from lowband.delegate.join import join
+    from lowband.delegate.outbox import submit, sync_once
     from lowband.harness.testbed import Relay, cli, stream_state, wait_for
     from lowband.node.home import Home
     from lowband.protocol.model import CaptionLine, Kind, Publish, SubKind

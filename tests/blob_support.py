@@ -12,7 +12,7 @@ from conftest import World
 from docx_support import paragraphs
 from nacl.signing import SigningKey
 
-from lowband.documents.transfer import upload
+from lowband.documents.upload import upload
 from lowband.protocol.crypto import sign_submission
 from lowband.protocol.model import DocRevision, Kind, Publish, SubKind, Submission
 from lowband.protocol.wire import encode_body

@@ -1,8 +1,8 @@
 """The `lowband` command: argument parsing and the one place errors become sentences.
 
-Owns the command tree and exit codes; each command is a thin function over
-the library in `admin.py`, `delegate/actions.py` or `publish.py`. Known failures
-print one plain sentence on stderr and exit 1; usage errors exit 2.
+Owns the command tree and exit codes; each command (in `cli/admin.py`, `cli/delegate.py`,
+`cli/docs.py` and the rest) is a thin function over the library. Known failures print one
+plain sentence on stderr and exit 1; usage errors exit 2.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from lowband.cli import admin, audio, client, delegate, docs, publish, stats, tools
-from lowband.delegate.actions import JoinError
+from lowband.delegate.join import JoinError
 from lowband.http import LinkError
 from lowband.meeting.captions import CaptionFormatError
 from lowband.node.home import KeyFileError

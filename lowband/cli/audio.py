@@ -12,7 +12,8 @@ from lowband.audio.layers import BUNDLE_MS, layer_by_name
 from lowband.audio.listen import Listener
 from lowband.audio.playback import NoDeviceError, Sink, open_sink
 from lowband.audio.publish import Publisher, PublishError, pcm48_chunks
-from lowband.delegate.actions import join, sync_once
+from lowband.delegate.join import join
+from lowband.delegate.outbox import sync_once
 from lowband.modes.budget import parse_size
 from lowband.modes.ladder import mode_by_word
 from lowband.node import usage

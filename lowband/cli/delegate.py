@@ -8,8 +8,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from lowband.delegate.actions import JoinError, join, submit, sync_once
 from lowband.delegate.follow import follow as follow_loop
+from lowband.delegate.join import JoinError, join
+from lowband.delegate.outbox import submit, sync_once
 from lowband.http import LinkError
 from lowband.node.home import Home
 from lowband.protocol.crypto import parse_key_text

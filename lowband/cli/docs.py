@@ -1,6 +1,7 @@
 """Commands for documents: `docs list|get|diff` for delegates, `publish doc` for the secretariat.
 
-Thin over `documents/fetch.py`. `publish doc` joins the `publish` command that publish.py registers.
+Thin over `documents/` (fetch, diff, publish). `publish doc` joins the `publish` command that
+`cli/publish.py` registers.
 """
 
 from __future__ import annotations
@@ -10,8 +11,9 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from lowband.delegate.actions import JoinError, join, sync_once
-from lowband.documents import fetch as docsync
+from lowband.delegate.join import JoinError, join
+from lowband.delegate.outbox import sync_once
+from lowband.documents import diff, fetch, publish
 from lowband.documents import index as documents
 from lowband.http import LinkError
 from lowband.node.home import Home
@@ -95,7 +97,7 @@ def get_cmd(args: argparse.Namespace) -> int:
             except LinkError as exc:
                 print(f"Could not sync ({exc}); using the stored list.")
         got = asyncio.run(
-            docsync.get(
+            fetch.get(
                 store,
                 home.root,
                 args.meeting,
@@ -113,7 +115,7 @@ def get_cmd(args: argparse.Namespace) -> int:
             if f is None:
                 print(f"{d.doc_id} r{d.rev}: already held; {g.path}")
                 continue
-            base = docsync.base_label(all_entries, d.doc_id, f.base)
+            base = fetch.base_label(all_entries, d.doc_id, f.base)
             print(
                 f"{d.doc_id} r{d.rev}: {f.received} bytes received for {d.size}"
                 f" ({f.method} against {base}); {g.path}"
@@ -124,7 +126,7 @@ def get_cmd(args: argparse.Namespace) -> int:
 def diff_cmd(args: argparse.Namespace) -> int:
     with Home.locate(args.home).store() as store:
         _require(store, args.meeting)
-        out = docsync.diff(store, args.meeting, args.doc, args.rev, args.against)
+        out = diff.between(store, args.meeting, args.doc, args.rev, args.against)
         print(out or f"The text of {args.doc} is the same in both revisions.")
     return 0
 
@@ -138,7 +140,7 @@ def publish_cmd(args: argparse.Namespace) -> int:
             asyncio.run(join(store, args.origin, args.meeting))
         asyncio.run(sync_once(store, args.meeting, name, url=args.origin, key=key))
         doc, message = asyncio.run(
-            docsync.publish(
+            publish.publish(
                 store,
                 key,
                 args.origin,

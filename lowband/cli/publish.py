@@ -8,7 +8,8 @@ import sys
 import time
 from typing import Any
 
-from lowband.delegate.actions import join, submit, sync_once
+from lowband.delegate.join import join
+from lowband.delegate.outbox import submit, sync_once
 from lowband.meeting import captions
 from lowband.node.home import Home
 from lowband.protocol.model import CaptionLine, Kind, Publish, SubKind

@@ -3,7 +3,7 @@
 Owns the queue behind the documents screen's `g` key: which documents are wanted, the one being
 fetched, and what the screen shows of each while it travels (queued, holding for submissions,
 bytes done of total with the rate and time left, the sentence of a break or a failure). It
-fetches through `docsync.get`, the code path of `lowband docs get`, with its own store
+fetches through `documents/fetch.py`, the code path of `lowband docs get`, with its own store
 connection, so the transfer resumes from the partial file, waits while submissions are queued,
 and verifies the SHA-256 before any file appears. The current agenda item's documents go
 first. The UI calls only the thread-safe `want`, `snapshot` and `stop`.
@@ -23,7 +23,7 @@ from textual.message import Message
 from lowband import http
 from lowband.client.loop_thread import LoopThread
 from lowband.client.messages import DocsChanged
-from lowband.documents import fetch as docsync
+from lowband.documents import fetch
 from lowband.documents import index as documents
 from lowband.documents.rate import RateMeter
 from lowband.documents.transfer import Progress
@@ -128,7 +128,7 @@ class DocFetcher(LoopThread):
 
         self._set(doc_id, Live(Stage.FETCHING), force=True)
         try:
-            await docsync.get(
+            await fetch.get(
                 store,
                 self.home.root,
                 self.meeting,

@@ -25,8 +25,8 @@ from textual.message import Message
 from lowband import http
 from lowband.client.loop_thread import LoopThread
 from lowband.client.messages import LinkChanged, LinkReport, StoreChanged
-from lowband.delegate.actions import submit
 from lowband.delegate.follow import record_link
+from lowband.delegate.outbox import submit
 from lowband.documents.inline import InlineDocs, inline_budget
 from lowband.http import make_client
 from lowband.modes.ladder import Ladder, Mode, mode_word

@@ -1,10 +1,12 @@
-"""The text of a document revision, as lines, for `lowband docs diff`.
+"""The text of document revisions, as lines, and the diff between two held revisions, for
+`lowband docs diff` and the client's diff view.
 
 Owns turning a revision into lines a person compares: UTF-8 text as it is; for Office files
 the text of their paragraphs (Word: the `w:t` runs of each `w:p` of word/document.xml;
 PowerPoint: the `a:t` runs of each `a:p`, slide by slide; Excel: the shared strings;
 OpenDocument: each `text:p` and `text:h` of content.xml). Markup is read with bounded regular
-expressions, never an XML parser that expands entities. Must not: do I/O.
+expressions, never an XML parser that expands entities. Only `between` reads the store (the
+two revisions' blobs); the rest is pure.
 """
 
 from __future__ import annotations
@@ -14,7 +16,10 @@ import html
 import re
 from collections.abc import Iterable
 
+from lowband.documents import index as documents
 from lowband.documents.office.normalise import OfficeError, unpack
+from lowband.storage.blobs import BlobStore
+from lowband.storage.store import Store
 
 MAX_TEXT_TOTAL = 64 * 1024 * 1024  # uncompressed bytes of an Office file read for its text
 TAGS = re.compile(rb"<[^>]{0,4096}>")
@@ -80,3 +85,35 @@ def unified(old: bytes, new: bytes, old_label: str, new_label: str) -> str:
     """A unified diff of two revisions' text ("" when their text is the same)."""
     diff = difflib.unified_diff(lines(old), lines(new), old_label, new_label, lineterm="")
     return "\n".join(diff)
+
+
+def between(store: Store, meeting: str, doc_id: str, rev: int | None, against: int | None) -> str:
+    """A unified diff of the text of two held revisions (default: the newest two held)."""
+    blobs = BlobStore(store)
+    held = [
+        e
+        for e in documents.revisions(documents.entries(store, meeting), doc_id)
+        if blobs.has(e.sha)
+    ]
+    new = next((e for e in reversed(held) if rev is None or e.doc.rev == rev), None)
+    if new is None:
+        raise ValueError(f"No revision of {doc_id} is held here; `lowband docs get` fetches it.")
+    old = next(
+        (
+            e
+            for e in reversed(held)
+            if (e.doc.rev == against if against is not None else e.doc.rev < new.doc.rev)
+        ),
+        None,
+    )
+    if old is None:
+        raise ValueError(f"A second held revision of {doc_id} is needed to compare with.")
+    try:
+        return unified(
+            blobs.read(old.sha),
+            blobs.read(new.sha),
+            f"{doc_id} r{old.doc.rev}",
+            f"{doc_id} r{new.doc.rev}",
+        )
+    except NotText as exc:
+        raise ValueError(str(exc)) from None

@@ -1,22 +1,20 @@
-"""Moving document blobs over HTTP: the receiver's resumable, verified fetch, and the upload.
+"""Moving a document blob over HTTP to a receiver: the resumable, verified fetch.
 
-Owns the client side of `GET` and `PUT /v1/blobs/{sha256}` (docs/protocol.md) for delegates,
-for relays fetching from their parent, and for publishers. A fetch names the revisions the
-receiver holds (`have=`), appends what arrives to a partial file as it arrives, resumes after
+Owns the client side of `GET /v1/blobs/{sha256}` (docs/protocol.md) for delegates and for
+relays fetching from their parent (the upload is `documents/upload.py`). A fetch names the
+revisions the receiver holds (`have=`), appends what arrives to a partial file as it arrives, resumes after
 any break from that file's length (`offset=`, with `If-Range:` the form's ETag), checks the
 whole form against its ETag, decodes it against the held revisions, and stores the result
 only if it matches the SHA-256 the docs event announced. Otherwise nothing is kept: the
 partial file is dropped and no blob or document file appears. It tells its caller how far it
 has got through `progress` (bytes of the form held, of how many, and whether it is holding for
-submissions). Must not: decide what to fetch (documents/index.py, documents/fetch.py) or touch the documents
-folder.
+submissions). Must not: decide what to fetch (documents/index.py, documents/fetch.py) or
+touch the documents folder.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
 import random
 import re
 import time
@@ -33,11 +31,10 @@ from lowband.documents.pacing import HOLD_MAX_S, HOLD_POLL_S, Pacer
 from lowband.http import LinkError
 from lowband.protocol import backoff
 from lowband.protocol.crypto import sign_auth
-from lowband.protocol.model import DocRevision, Submission
-from lowband.protocol.wire import AUTH_HEADER, Auth, BlobAuth, encode_blob_auth, encode_body
+from lowband.protocol.model import DocRevision
+from lowband.protocol.wire import AUTH_HEADER, Auth, BlobAuth, encode_blob_auth
 from lowband.storage.blobs import FORM_TAG, BlobError, BlobStore, form_tag, short_id
 
-SUB_HEADER = "x-lowband-submission"
 MAX_HAVE = 16
 # Headers httpx adds that a blob request does without: forms are compressed already, HTTP/1.1
 # keeps connections alive by default, and the relay needs neither Accept nor User-Agent.
@@ -282,19 +279,3 @@ class Fetch:
         except BlobError as exc:
             raise TransferError(str(exc)) from None
         return self.result
-
-
-async def upload(client: http.Client, origin_url: str, data: bytes, sub: Submission) -> str:
-    """Store a blob at the origin and publish it with `sub` (a signed PUBLISH of its
-    DocRevision); returns the origin's sentence. The docs event exists only after the origin
-    has stored and verified the blob."""
-    url = blob_url(origin_url, hashlib.sha256(data).hexdigest())
-    header = base64.urlsafe_b64encode(encode_body(sub)).decode()
-    try:
-        resp = await http.put(client, url, data, {SUB_HEADER: header}, shown=origin_url)
-    except LinkError as exc:
-        raise TransferError(str(exc)) from None
-    text = resp.text[:ERROR_LIMIT].strip()
-    if resp.status_code not in (200, 201):
-        raise TransferError(text or f"The origin answered HTTP {resp.status_code}.")
-    return text

@@ -25,9 +25,10 @@ from pathlib import Path
 
 from lowband.audio.avio import iter_pcm48
 from lowband.audio.publish import Publisher, PublishError
-from lowband.delegate.actions import join, submit, sync_once
 from lowband.delegate.follow import follow
-from lowband.documents import fetch as docsync
+from lowband.delegate.join import join
+from lowband.delegate.outbox import submit, sync_once
+from lowband.documents import publish
 from lowband.documents.transfer import TransferError
 from lowband.harness.testbed import Relay
 from lowband.linkem import LinkEmulatorThread, get_profile
@@ -171,7 +172,7 @@ def secretariat_documents(
             asyncio.run(sync_once(store, MEETING, "secretariat-docs", url=origin_url, key=key))
             try:
                 doc, _ = asyncio.run(
-                    docsync.publish(
+                    publish.publish(
                         store,
                         key,
                         origin_url,

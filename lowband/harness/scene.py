@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
-from lowband.delegate.actions import JoinError, join, submit, sync_once
+from lowband.delegate.join import JoinError, join
+from lowband.delegate.outbox import submit, sync_once
 from lowband.harness.demo import chinese_lines, seconds_for, text_lines
 from lowband.harness.testbed import Follower, Relay, cli, stream_state, wait_for
 from lowband.http import LinkError

@@ -19,7 +19,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import PlainTextResponse, Response
 
 from lowband.documents import index as documents
-from lowband.documents.transfer import SUB_HEADER
+from lowband.documents.upload import SUB_HEADER
 from lowband.origin.origin import Origin
 from lowband.protocol.model import (
     DocRevision,

@@ -8,7 +8,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from lowband.delegate.actions import join
+from lowband.delegate.join import join
 from lowband.harness.testbed import Relay, stream_state, wait_for
 from lowband.node.home import load_or_create_key
 from lowband.origin.append import append, create_meeting

@@ -17,7 +17,7 @@ from lowband.client.screens.doc_diff import DocDiffScreen
 from lowband.client.screens.doc_view import DocViewScreen
 from lowband.client.screens.documents import DocumentsScreen
 from lowband.client.widgets.doc_detail import DocDetail
-from lowband.delegate.actions import submit
+from lowband.delegate.outbox import submit
 from lowband.node.home import load_key
 from lowband.protocol.model import SubKind
 from lowband.storage.store import Store

@@ -22,7 +22,8 @@ from lowband.documents import index as documents
 from lowband.documents.forms import decode_form, encode_form
 from lowband.documents.office.normalise import normalise
 from lowband.documents.pacing import HOLD_MAX_S, Pacer, spare_bps
-from lowband.documents.transfer import SUB_HEADER, Fetch, Progress, TransferError
+from lowband.documents.transfer import Fetch, Progress, TransferError
+from lowband.documents.upload import SUB_HEADER
 from lowband.protocol.model import Rights
 from lowband.protocol.wire import encode_body
 from lowband.relay.app import Settings, create_app

@@ -33,7 +33,7 @@ from lowband.audio.jitter import Source
 from lowband.audio.layers import BUNDLE_SAMPLES, LayerId
 from lowband.audio.listen import Listener
 from lowband.audio.playlog import PlayLog, Run
-from lowband.delegate.actions import join
+from lowband.delegate.join import join
 from lowband.linkem import LinkEmulatorThread, LinkProfile, get_profile
 from lowband.modes.ladder import Mode
 from lowband.protocol.wire import decode_canonical

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from lowband.delegate.actions import join, submit, sync_once
+from lowband.delegate.join import join
+from lowband.delegate.outbox import submit, sync_once
 from lowband.harness.testbed import Relay, cli, stream_state, wait_for
 from lowband.http import make_client
 from lowband.node.home import Home

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from test_relay_layers import M, publish_audio
 
-from lowband.delegate.actions import join
+from lowband.delegate.join import join
 from lowband.harness.testbed import Relay, cli, stream_state, wait_for
 from lowband.http import make_client
 from lowband.node.node import Node, Role

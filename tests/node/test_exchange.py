@@ -13,7 +13,7 @@ import msgspec
 from conftest import MEETING, World, now_ms
 from exchange_support import publish_captions, receive, serve
 
-from lowband.delegate.actions import submit
+from lowband.delegate.outbox import submit
 from lowband.node.node import Node, Role
 from lowband.protocol.compress import pack_body
 from lowband.protocol.model import SubKind, SubmissionText

@@ -130,6 +130,8 @@ async def relay(world: World) -> AsyncIterator[Relay]:
     tasks = [ex.task for ex in r.opened if ex.task is not None]
     for ex in r.opened:
         r.fanout.close(ex)
+    for task in tasks:
+        task.cancel()  # close() does this; here, in case it did not
     await asyncio.gather(*tasks, return_exceptions=True)
 
 
@@ -179,6 +181,7 @@ def origin_events(relay: Relay, first: int, last: int) -> list[tuple[int, bytes]
     rows = relay.world.origin_store.events(
         MEETING, relay.captions_no(), first - 1, last - first + 1
     )
+    assert [row[0] for row in rows] == list(range(first, last + 1)), "not at the origin"
     return [(seq, decode_canonical(canonical)[2]) for seq, _, _, canonical in rows]
 
 
@@ -306,7 +309,7 @@ async def test_an_exchange_closed_while_its_write_waits_gets_nothing_more(relay:
     task = gone_ex.task
     assert task is not None and len(gone.given) == 2
     relay.fanout.close(gone_ex)
-    await asyncio.gather(task, return_exceptions=True)
+    await until(task.done, "closing ends the task that waits on the write")
     assert task.cancelled() and gone_ex.task is None
 
     gone.drain()  # the buffer empties after the follower left: the abandoned write stays unsent

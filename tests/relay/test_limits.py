@@ -7,7 +7,7 @@ from pathlib import Path
 from conftest import MEETING, World, now_ms
 from nacl.signing import SigningKey
 
-from lowband.delegate.actions import submit
+from lowband.delegate.outbox import submit
 from lowband.protocol.crypto import check_auth, sign_auth
 from lowband.protocol.model import SubKind, SubmissionText
 from lowband.protocol.wire import AckState, encode_body

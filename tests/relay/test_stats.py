@@ -10,7 +10,7 @@ import pytest
 from conftest import MEETING, World, now_ms
 from nacl.signing import SigningKey
 
-from lowband.delegate.actions import submit
+from lowband.delegate.outbox import submit
 from lowband.http import LinkError
 from lowband.modes.ladder import Mode
 from lowband.modes.modetime import ModeTime

@@ -1,0 +1,53 @@
+"""Joining a meeting through a relay: what a delegate does once, before anything else.
+
+Owns fetching the meeting's description from the relay, checking the origin key against the
+one the delegate pinned (or joined with before: a relay never swaps it), and recording the
+meeting, its relay and the relay's certificate in the store.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from lowband import http
+from lowband.http import LinkError, make_client
+from lowband.protocol.model import MeetingInfo
+from lowband.protocol.wire import DECODE_ERRORS
+from lowband.storage import meta
+from lowband.storage.store import Store
+
+
+class JoinError(Exception):
+    """Joining failed; the message is one plain sentence."""
+
+
+async def fetch_meeting(url: str, meeting: str, client: http.Client) -> MeetingInfo:
+    target = url.rstrip("/") + f"/v1/meetings/{meeting}"
+    try:
+        resp = await http.get(client, target, shown=url)
+    except LinkError as exc:
+        raise JoinError(str(exc)) from None
+    if resp.status_code == 404:
+        raise JoinError(f"Meeting {meeting} is not known at {url}.")
+    if resp.status_code != 200:
+        raise JoinError(f"{url} answered HTTP {resp.status_code}.")
+    try:
+        return msgspec.msgpack.decode(resp.content, type=MeetingInfo)
+    except DECODE_ERRORS:
+        raise JoinError(f"{url} sent a meeting description that is not valid.") from None
+
+
+async def join(
+    store: Store, url: str, meeting: str, origin_key: bytes | None = None, ca: str | None = None
+) -> MeetingInfo:
+    async with make_client(verify=ca or True) as client:
+        info = await fetch_meeting(url, meeting, client)
+    if origin_key is not None and info.origin_key != origin_key:
+        raise JoinError("The relay names a different origin key than the one you gave; not joined.")
+    known = store.meeting(meeting)
+    if known is not None and known.origin_key != info.origin_key:
+        raise JoinError("The relay names a different origin key than the one you joined with.")
+    store.add_meeting(info, url)
+    if ca:
+        meta.set_relay_ca(store, meeting, ca)
+    return info
