@@ -99,7 +99,7 @@ class PcmQueue:
 
 def has_playback_device() -> bool:
     try:
-        import miniaudio  # type: ignore[import-untyped]
+        import miniaudio
     except ImportError:
         return False
     try:

@@ -77,6 +77,8 @@ class _Streaming(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
+    # RawIOBase.readinto takes any writable buffer; PyAV hands it a memoryview, and that is all
+    # this reader supports, so the narrower parameter is deliberate.
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
         if self._head:
             n = min(len(buffer), len(self._head))

@@ -61,7 +61,7 @@ class Syncer(LoopThread):
         self.node_name, self.lang, self.post, self.transport = node_name, lang, post, transport
         self.audio_mode: Mode | None = None  # the listener's mode while the delegate listens
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._todo: list[Callable[[], None]] = []
+        self._todo: list[Callable[[], object]] = []
         self._lock = threading.Lock()
 
     # --- called from the UI thread ---------------------------------------------------
@@ -81,7 +81,7 @@ class Syncer(LoopThread):
         """Hold the delegate's mode (the budget still caps it); None returns to automatic."""
         self._later(lambda: self.ladder.pin(mode, time.monotonic()))
 
-    def _later(self, job: Callable[[], None]) -> None:
+    def _later(self, job: Callable[[], object]) -> None:
         with self._lock:
             self._todo.append(job)
 

@@ -17,7 +17,8 @@ import re
 from collections.abc import Iterable
 
 from lowband.documents import index as documents
-from lowband.documents.office.normalise import OfficeError, unpack
+from lowband.documents.office.form import OfficeError
+from lowband.documents.office.normalise import unpack
 from lowband.storage.blobs import BlobStore
 from lowband.storage.store import Store
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 
 from lowband.documents.delta.delta import Delta, decode_delta, encode_delta
 from lowband.documents.office.delta import TAG, apply_office_delta, is_office_form, office_delta
-from lowband.documents.office.normalise import OfficeError
+from lowband.documents.office.form import OfficeError
 
 FORM_SLACK = 1024  # a form is never larger than the revision plus this (a stored delta is +1)
 

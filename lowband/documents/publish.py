@@ -16,7 +16,8 @@ from pathlib import Path
 from nacl.signing import SigningKey
 
 from lowband.documents import index as documents
-from lowband.documents.office.normalise import OfficeError, looks_like_office, normalise
+from lowband.documents.office.form import OfficeError
+from lowband.documents.office.normalise import looks_like_office, normalise
 from lowband.documents.upload import upload
 from lowband.http import make_client
 from lowband.protocol.crypto import sign_submission

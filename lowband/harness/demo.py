@@ -19,7 +19,7 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from importlib import resources
 from pathlib import Path
 
@@ -212,8 +212,13 @@ def floor_microphone(
             notes.append(f"(the floor's audio stopped: {exc})")
 
 
-def run(  # type: ignore[no-untyped-def]
-    duration: float, profile: str, lang: str, keep: bool, out=print, plain: bool = False
+def run(
+    duration: float,
+    profile: str,
+    lang: str,
+    keep: bool,
+    out: Callable[[str], None] = print,
+    plain: bool = False,
 ) -> int:
     work = Path(tempfile.mkdtemp(prefix="lowband-demo-"))
     stop = threading.Event()

@@ -60,7 +60,11 @@ from lowband.storage import meta
 from lowband.storage import submissions as queues
 from lowband.storage.store import Store
 
-_OUTCOME_KINDS = {Kind.FLOOR: FloorChange, Kind.INTERVENTION: Intervention, Kind.CHAT: ChatMessage}
+_OUTCOME_KINDS: dict[Kind, type[FloorChange | Intervention | ChatMessage]] = {
+    Kind.FLOOR: FloorChange,
+    Kind.INTERVENTION: Intervention,
+    Kind.CHAT: ChatMessage,
+}
 
 
 RELAY_STREAMS = [
@@ -264,7 +268,7 @@ class Node:
         if kind is Kind.ROSTER:
             self.store.apply_roster(self.meeting, decode_body(body, RosterEntry))
         elif self.role is Role.CLIENT and kind in _OUTCOME_KINDS:
-            sub_id = decode_body(body, _OUTCOME_KINDS[kind]).sub_id  # type: ignore[attr-defined]
+            sub_id = decode_body(body, _OUTCOME_KINDS[kind]).sub_id
             self._outcome(sub_id, outbox.Input.ACCEPTED, "", now_ms)
         elif self.role is Role.CLIENT and kind is Kind.RECEIPT:
             receipt = decode_body(body, Receipt)

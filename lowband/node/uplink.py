@@ -160,7 +160,8 @@ class Uplink:
                     await self._live
                     attempt = 0
                 except asyncio.CancelledError:
-                    if asyncio.current_task().cancelling():  # type: ignore[union-attr]
+                    task = asyncio.current_task()
+                    if task is not None and task.cancelling():
                         raise  # run() itself is being cancelled
                     attempt = 0  # restart(): reopen with the new wants
                 except LinkError as exc:

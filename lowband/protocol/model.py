@@ -102,18 +102,18 @@ class Struct(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fields
 # --- meetings -------------------------------------------------------------
 
 
-class Session(Struct):
+class Session(Struct, frozen=True):
     start: Name  # ISO 8601 in UTC
     end: Name
     title: Name = ""
 
 
-class AgendaItem(Struct):
+class AgendaItem(Struct, frozen=True):
     number: Name
     title: Text
 
 
-class Notice(Struct):
+class Notice(Struct, frozen=True):
     title: Text
     kind: MeetingKind
     remote_rights: Rights
@@ -123,7 +123,7 @@ class Notice(Struct):
     agenda: Annotated[list[AgendaItem], msgspec.Meta(max_length=200)] = []
 
 
-class RosterEntry(Struct):
+class RosterEntry(Struct, frozen=True):
     key: Key
     name: Name
     member_state: Name
@@ -131,7 +131,7 @@ class RosterEntry(Struct):
     removed: bool = False
 
 
-class MeetingInfo(Struct):
+class MeetingInfo(Struct, frozen=True):
     """What a node needs to follow a meeting: who signs it and its time base."""
 
     id: Name
@@ -143,7 +143,7 @@ class MeetingInfo(Struct):
 # --- events ---------------------------------------------------------------
 
 
-class Event(Struct):
+class Event(Struct, frozen=True):
     """One event of one stream. `ts` is milliseconds since the meeting's epoch."""
 
     stream: Name
@@ -153,7 +153,7 @@ class Event(Struct):
     body: Blob
 
 
-class Checkpoint(Struct):
+class Checkpoint(Struct, frozen=True):
     """The origin's signature over one stream's head (see crypto.checkpoint_message)."""
 
     stream: Name
@@ -162,7 +162,7 @@ class Checkpoint(Struct):
     sig: Sig
 
 
-class Anchor(Struct):
+class Anchor(Struct, frozen=True):
     """Where an audio stream starts at a node that pruned the events before it: event `seq`
     had chain hash `hash` and timestamp `ts`, and `checkpoint` is the origin's signature over
     that hash, so a follower can verify onward from `seq` (relay/retention.py)."""
@@ -173,7 +173,7 @@ class Anchor(Struct):
     checkpoint: Checkpoint
 
 
-class CaptionLine(Struct):
+class CaptionLine(Struct, frozen=True):
     speaker: Name
     text: Text
     final: bool = True
@@ -190,7 +190,7 @@ class FloorAction(enum.StrEnum):
     OPEN = "open"  # the list of speakers is open again
 
 
-class FloorChange(Struct):
+class FloorChange(Struct, frozen=True):
     """One change of the speaking queue; `sub_id` names the submission that caused it."""
 
     action: FloorAction
@@ -214,7 +214,7 @@ class ChairVerb(enum.StrEnum):
     REMOVE = "remove"  # take the request `ref` off the queue
 
 
-class ChairAction(Struct):
+class ChairAction(Struct, frozen=True):
     """Body of a CHAIR submission; accepted at the origin only from keys with chair rights."""
 
     verb: ChairVerb
@@ -224,7 +224,7 @@ class ChairAction(Struct):
     point_of_order: bool = False
 
 
-class Intervention(Struct):
+class Intervention(Struct, frozen=True):
     sub_id: SubId
     key: Key
     name: Name
@@ -233,21 +233,21 @@ class Intervention(Struct):
     agenda_item: Name = ""
 
 
-class ChatMessage(Struct):
+class ChatMessage(Struct, frozen=True):
     sub_id: SubId
     key: Key
     name: Name
     text: Text
 
 
-class Receipt(Struct):
+class Receipt(Struct, frozen=True):
     """The origin's answer to a submission it did not accept."""
 
     sub_id: SubId
     reason: Text
 
 
-class DocRevision(Struct):
+class DocRevision(Struct, frozen=True):
     doc_id: Name
     rev: Seq
     title: Text
@@ -273,7 +273,7 @@ BODY_TYPES: dict[Kind, type[Struct]] = {
 # --- submissions ----------------------------------------------------------
 
 
-class Publish(Struct):
+class Publish(Struct, frozen=True):
     """Body of a PUBLISH submission: an event the secretariat wants appended."""
 
     stream: Name
@@ -281,14 +281,14 @@ class Publish(Struct):
     body: Blob
 
 
-class SubmissionText(Struct):
+class SubmissionText(Struct, frozen=True):
     """Body of INTERVENTION and CHAT submissions."""
 
     text: Text
     topic: Name = ""  # chat topic, or the agenda item of an intervention
 
 
-class Submission(Struct):
+class Submission(Struct, frozen=True):
     """Something a delegate (or the secretariat) asks the origin to do, signed."""
 
     sub_id: SubId

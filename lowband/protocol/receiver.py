@@ -178,13 +178,13 @@ class Receiver:
                         f"Stream {s.name} jumped from {s.head} to {first}: events are missing."
                     )
                 effects = []
-                for i, (dt, kind, body) in enumerate(
+                for i, (dt, number, body) in enumerate(
                     unpack_batch(codec, data, s.history.bytes(), count)
                 ):
                     try:
-                        kind = Kind(kind)
+                        kind = Kind(number)
                     except ValueError:
-                        raise ProtocolError(f"Event kind {kind} is unknown.") from None
+                        raise ProtocolError(f"Event kind {number} is unknown.") from None
                     effects += self._append(s, first + i, s.last_ts + dt, kind, body, None)
                 return effects + self._recheck(s)
             case CheckpointFrame(no=no, seq=seq, ts=ts, sig=sig):

@@ -61,7 +61,7 @@ class Frame(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fields=
     """Base of the response frames; the tag is the first array element."""
 
 
-class Hello(Frame, tag=1):
+class Hello(Frame, frozen=True, tag=1):
     """First frame of every response: who answers, and its clock."""
 
     version: int
@@ -76,21 +76,21 @@ class AckState:
     DEFERRED = 4  # not taken now (rate limit, full disk): keep it queued and send it later
 
 
-class Ack(Frame, tag=2):
+class Ack(Frame, frozen=True, tag=2):
     sub_id: SubId
     state: Annotated[int, msgspec.Meta(ge=1, le=4)]
     node: Name
     reason: Text = ""
 
 
-class StreamRef(Frame, tag=3):
+class StreamRef(Frame, frozen=True, tag=3):
     """Announces the origin-assigned number of a stream the response uses."""
 
     no: Annotated[int, msgspec.Meta(ge=1, le=1 << 20)]
     name: Name
 
 
-class EventFrame(Frame, tag=4):
+class EventFrame(Frame, frozen=True, tag=4):
     """The stream's next event (its seq is the follower's cursor + 1; the chain checks it).
 
     `dt` is its timestamp minus the previous event's; `data` is its body under `codec`.
@@ -103,7 +103,7 @@ class EventFrame(Frame, tag=4):
     data: Annotated[bytes, msgspec.Meta(max_length=MAX_FRAME)]
 
 
-class Batch(Frame, tag=5):
+class Batch(Frame, frozen=True, tag=5):
     """Events `first .. first+count-1` of one stream, encoded together (catch-up)."""
 
     no: int
@@ -113,7 +113,7 @@ class Batch(Frame, tag=5):
     data: Annotated[bytes, msgspec.Meta(max_length=MAX_FRAME)]
 
 
-class CheckpointFrame(Frame, tag=6):
+class CheckpointFrame(Frame, frozen=True, tag=6):
     """The origin's signature over a stream's head; `ts` is ms since the meeting's epoch."""
 
     no: int
@@ -122,17 +122,17 @@ class CheckpointFrame(Frame, tag=6):
     sig: Sig
 
 
-class KeepAlive(Frame, tag=7):
+class KeepAlive(Frame, frozen=True, tag=7):
     pass
 
 
-class End(Frame, tag=8):
+class End(Frame, frozen=True, tag=8):
     """The server closes the exchange on purpose; `reason` is a plain sentence."""
 
     reason: Text
 
 
-class HistoryRef(Frame, tag=9):
+class HistoryRef(Frame, frozen=True, tag=9):
     """Blocks `first..last` of a stream are closed: fetch them by URL (any HTTP cache can serve
     them), apply them, then read on. See `history_path`."""
 
@@ -141,7 +141,7 @@ class HistoryRef(Frame, tag=9):
     last: Seq
 
 
-class AnchorFrame(Frame, tag=10):
+class AnchorFrame(Frame, frozen=True, tag=10):
     """An audio stream starts at `seq` here, its older events pruned: event `seq` had chain
     hash `hash` and timestamp `ts` (ms since the meeting's epoch); `cp_ts` and `sig` are the
     origin's checkpoint over that hash, as in CheckpointFrame. Sent instead of events the
@@ -158,7 +158,7 @@ class AnchorFrame(Frame, tag=10):
 DocId = Annotated[bytes, msgspec.Meta(min_length=DOC_ID_BYTES, max_length=DOC_ID_BYTES)]
 
 
-class DocForm(Frame, tag=11):
+class DocForm(Frame, frozen=True, tag=11):
     """A document revision carried inside the exchange: `target` names it, `data` is its
     encoded form (documents/forms.py) against the held revision `base` (empty: a whole-file form).
     Sent only after the docs event that announces `target`, to a follower that asked for

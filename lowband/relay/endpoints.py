@@ -145,9 +145,9 @@ def _take(
     for ack in acks:
         state.metrics.answered(ACK_OUTCOMES[ack.state])
     for sub_id in asks:
-        ack = custody.status(state.store, sub_id, name)
-        if ack is not None:
-            acks.append(ack)
+        known = custody.status(state.store, sub_id, name)
+        if known is not None:
+            acks.append(known)
     if subs and state.origin is not None:
         state.hub.notify(subs[0].meeting)
     return acks

@@ -8,6 +8,7 @@ Callers wrap writes in `Store.tx()`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from lowband.protocol.model import Submission
 from lowband.protocol.submissions import Custody, State
@@ -31,18 +32,18 @@ class OutboxItem:
 _OUTBOX_COLS = "sub_id, meeting, kind, data, state, node, reason, created_ms, updated_ms"
 
 
-def _item(row: tuple[object, ...]) -> OutboxItem:
+def _item(row: tuple[Any, ...]) -> OutboxItem:
     sub_id, meeting, kind, data, state, node, reason, created, updated = row
     return OutboxItem(
         bytes(sub_id),
         str(meeting),
         str(kind),
         bytes(data),
-        State(state),  # type: ignore[arg-type]
+        State(state),
         str(node),
         str(reason),
         int(created),
-        int(updated),  # type: ignore[call-overload]
+        int(updated),
     )
 
 

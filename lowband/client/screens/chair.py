@@ -10,7 +10,7 @@ a key with chair rights and turns it into a floor event every delegate sees.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -59,7 +59,7 @@ class ChairScreen(Screen[None]):
 
     @property
     def lb(self) -> LowbandApp:
-        return self.app  # type: ignore[return-value]
+        return cast("LowbandApp", self.app)  # screens run only inside LowbandApp
 
     def compose(self) -> ComposeResult:
         yield Header()

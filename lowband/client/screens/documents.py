@@ -10,7 +10,7 @@ compares two held revisions. Offline it shows what is held. Reads the store only
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -52,7 +52,7 @@ class DocumentsScreen(Screen[None]):
 
     @property
     def lb(self) -> LowbandApp:
-        return self.app  # type: ignore[return-value]
+        return cast("LowbandApp", self.app)  # screens run only inside LowbandApp
 
     def compose(self) -> ComposeResult:
         yield Header()

@@ -7,7 +7,7 @@ back. A subclass sets where it starts (`_start`) and what it shows (`_show`).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from textual.app import ComposeResult
 from textual.screen import Screen
@@ -32,7 +32,7 @@ class HeldDocScreen(Screen[None]):
 
     @property
     def lb(self) -> LowbandApp:
-        return self.app  # type: ignore[return-value]
+        return cast("LowbandApp", self.app)  # screens run only inside LowbandApp
 
     def compose(self) -> ComposeResult:
         yield Header()

@@ -10,7 +10,7 @@ only.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -48,7 +48,7 @@ class MeetingsScreen(Screen[None]):
 
     @property
     def lb(self) -> LowbandApp:
-        return self.app  # type: ignore[return-value]
+        return cast("LowbandApp", self.app)  # screens run only inside LowbandApp
 
     def compose(self) -> ComposeResult:
         yield Header()

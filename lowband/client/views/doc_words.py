@@ -33,7 +33,7 @@ def label(row: DocRow) -> str:
         return f"partly fetched {percent(*part)}%"
     if s in (DocState.UNSIGNED, DocState.NOT_FETCHED) and row.held:
         return f"{s.value} ({revs(row.held)} held)"
-    return s.value
+    return str(s.value)
 
 
 def sentence(row: DocRow) -> str:

@@ -71,22 +71,22 @@ def office_delta(new_norm: bytes, bases: Mapping[str, bytes], level: int = 19) -
         cost = plan_for(new, entries)[2]
         if cost <= best[0]:
             best = (cost, bid, entries)
-    _, bid, base = best
+    _, base_id, base = best
     plan, parts, _ = plan_for(new, base)
     ref = b"".join(reference(base, plan))
     inner = encode_delta(b"".join(parts), {"": ref} if ref else {}, level)
-    head = bytes([TAG]) + (write_id(bid) if bid is not None else b"\x00")
+    head = bytes([TAG]) + (write_id(base_id) if base_id is not None else b"\x00")
     size = bytearray()
     write_varint(size, len(plan))
     form = head + bytes(size) + plan + inner.data
-    held = {bid: bases[bid]} if bid is not None else {}
+    held = {base_id: bases[base_id]} if base_id is not None else {}
     try:
         same = apply_office_delta(form, held, max_size=len(new_norm)) == new_norm
     except DeltaError:
         same = False
     if not same:
         raise OfficeError("The file is not a normalised Office document; normalise it first.")
-    return Delta(inner.method, bid, form, inner.tried)
+    return Delta(inner.method, base_id, form, inner.tried)
 
 
 # --- the receiver ----------------------------------------------------------------------------
@@ -149,7 +149,9 @@ def _rebuild(drafts: list[Entry | Draft]) -> list[Entry]:
         elif len(d.units) > 1 or any(isinstance(u, Piece) for u in d.units):
             raise DeltaError("The office delta splits a small member into pieces.")
         else:
-            entries.append(whole(d.name, d.units[0] if d.units else b""))
+            unit = d.units[0] if d.units else b""
+            assert isinstance(unit, bytes)  # pieces were refused just above
+            entries.append(whole(d.name, unit))
     return entries
 
 

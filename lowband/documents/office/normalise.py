@@ -77,7 +77,7 @@ def _data_start(data: bytes, info: zipfile.ZipInfo) -> int:
     if data[info.header_offset : info.header_offset + 4] != b"PK\x03\x04":
         raise OfficeError("A zip member's local header is missing.")
     name_len, extra_len = struct.unpack_from("<HH", data, info.header_offset + 26)
-    return info.header_offset + 30 + name_len + extra_len
+    return int(info.header_offset + 30 + name_len + extra_len)
 
 
 def _inflate(data: bytes, info: zipfile.ZipInfo) -> bytes:

@@ -56,7 +56,8 @@ def plan_for(new: Sequence[Entry], base: Sequence[Entry]) -> tuple[bytes, list[b
     firsts = first_units(base)
     by_bytes = {p.data: firsts[i] + k for i, e in enumerate(base) for k, p in enumerate(e.pieces)}
     ops: list[list[int]] = []
-    plan, parts, cursor = bytearray(), [], 0
+    plan, cursor = bytearray(), 0
+    parts: list[bytes] = []
 
     def run(kind: int, n: int) -> None:
         if ops and ops[-1][0] == kind:
@@ -138,7 +139,7 @@ def read_plan(plan: bytes, base: Sequence[Entry]) -> Iterator[int | NewMember]:
 
 def reference(base: Sequence[Entry], plan: bytes) -> Iterator[bytes]:
     """The content of every base unit the plan neither keeps nor copies, in base order."""
-    firsts, used = first_units(base), set()
+    firsts, used = first_units(base), set[int]()
     for m in read_plan(plan, base):
         if isinstance(m, int):
             used.update(range(firsts[m], firsts[m + 1]))
