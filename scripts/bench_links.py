@@ -27,13 +27,13 @@ import random
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import lowband
 from lowband.harness import audit
+from lowband.harness.background import Background
 from lowband.harness.linkfigures import CATCHUP_GOAL, WIRE_GOAL, Figures, OutageFigures, figures
 from lowband.harness.linkprobe import Probe, arrivals, coded_sizes, lines
 from lowband.harness.scene import Scene, Submitter
@@ -70,24 +70,16 @@ def quick_profile(profile: LinkProfile) -> LinkProfile:
     return profile.with_overrides(**QUICK_OUTAGES.get(profile.name, {}))
 
 
-class Submissions:
+class Submissions(Background):
     """Queues submissions with the CLI at random moments, and one in every other outage (so
     that the catch-up after the others is the captions' alone)."""
 
     def __init__(self, scene: Scene, probe: Probe, mean_gap_s: float, seed: int) -> None:
+        super().__init__("submissions")
         self.scene, self.probe, self.mean_gap_s = scene, probe, mean_gap_s
         self.rng = random.Random(seed)
         self.what = Submitter(self.rng)
         self.sent: list[tuple[float, bytes, bool]] = []  # (time, sub_id, during an outage)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="submissions", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join()
 
     def _run(self) -> None:
         next_at = time.time() + self.rng.expovariate(1 / self.mean_gap_s)

@@ -20,12 +20,12 @@ import argparse
 import random
 import signal
 import sys
-import threading
 import time
 from collections import Counter
 from pathlib import Path
 
 from lowband.harness import audit
+from lowband.harness.background import Background
 from lowband.harness.linkprobe import lines
 from lowband.harness.scene import Scene, Submitter
 from lowband.harness.testbed import stream_state, wait_for
@@ -69,22 +69,14 @@ def flap(scene: Scene, kind: str, rng: random.Random) -> None:
         scene.follower.start()
 
 
-class Delegate:
+class Delegate(Background):
     """Queues submissions in the delegate's outbox at random moments, as `lowband say` would."""
 
     def __init__(self, scene: Scene, rng: random.Random, mean_gap_s: float) -> None:
+        super().__init__("delegate")
         self.scene, self.rng, self.mean_gap_s = scene, rng, mean_gap_s
         self.what = Submitter(rng)
         self.queued = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="delegate", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join()
 
     def _run(self) -> None:
         while not self._stop.wait(self.rng.expovariate(1 / self.mean_gap_s)):

@@ -12,7 +12,7 @@ from lowband.audio.layers import BUNDLE_MS, layer_by_name
 from lowband.audio.listen import Listener
 from lowband.audio.playback import NoDeviceError, Sink, open_sink
 from lowband.audio.publish import Publisher, PublishError, pcm48_chunks
-from lowband.delegate.join import join
+from lowband.cli.publish import publishing
 from lowband.delegate.outbox import sync_once
 from lowband.modes.budget import parse_size
 from lowband.modes.ladder import mode_by_word
@@ -65,12 +65,7 @@ def _err(message: str) -> int:
 
 
 def publish_audio_cmd(args: argparse.Namespace) -> int:
-    home = Home.locate(args.home)
-    key = home.key_or_new()
-    name = "publisher-" + bytes(key.verify_key).hex()[:8]
-    with home.store() as store:
-        if store.meeting(args.meeting) is None:
-            asyncio.run(join(store, args.origin, args.meeting))
+    with publishing(args) as (store, key, name):
         if store.roster_entry(args.meeting, bytes(key.verify_key)) is None:
             asyncio.run(sync_once(store, args.meeting, name, url=args.origin))  # the roster
         try:

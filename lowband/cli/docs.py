@@ -11,7 +11,8 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from lowband.delegate.join import JoinError, join
+from lowband.cli.publish import publishing
+from lowband.delegate.join import JoinError
 from lowband.delegate.outbox import sync_once
 from lowband.documents import diff, fetch, publish
 from lowband.documents import index as documents
@@ -132,12 +133,7 @@ def diff_cmd(args: argparse.Namespace) -> int:
 
 
 def publish_cmd(args: argparse.Namespace) -> int:
-    home = Home.locate(args.home)
-    key = home.key_or_new()
-    name = "publisher-" + bytes(key.verify_key).hex()[:8]
-    with home.store() as store:
-        if store.meeting(args.meeting) is None:
-            asyncio.run(join(store, args.origin, args.meeting))
+    with publishing(args) as (store, key, name):
         asyncio.run(sync_once(store, args.meeting, name, url=args.origin, key=key))
         doc, message = asyncio.run(
             publish.publish(

@@ -1,12 +1,17 @@
-"""Commands for the secretariat's publishers: `publish caption`."""
+"""Commands for the secretariat's publishers: `publish caption`, and the session that it,
+`publish doc` (cli/docs.py) and `publish audio` (cli/audio.py) share."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sys
 import time
+from collections.abc import Iterator
 from typing import Any
+
+from nacl.signing import SigningKey
 
 from lowband.delegate.join import join
 from lowband.delegate.outbox import submit, sync_once
@@ -16,6 +21,7 @@ from lowband.protocol.model import CaptionLine, Kind, Publish, SubKind
 from lowband.protocol.submissions import State
 from lowband.protocol.wire import encode_body
 from lowband.storage import submissions as queues
+from lowband.storage.store import Store
 
 
 def register(sub: Any) -> None:
@@ -31,13 +37,21 @@ def register(sub: Any) -> None:
     c.set_defaults(run=caption_cmd)
 
 
-def caption_cmd(args: argparse.Namespace) -> int:
+@contextlib.contextmanager
+def publishing(args: argparse.Namespace) -> Iterator[tuple[Store, SigningKey, str]]:
+    """The store (with `args.meeting` joined at `args.origin`), the key and the node name a
+    publish command works with."""
     home = Home.locate(args.home)
     key = home.key_or_new()
     name = "publisher-" + bytes(key.verify_key).hex()[:8]
     with home.store() as store:
         if store.meeting(args.meeting) is None:
             asyncio.run(join(store, args.origin, args.meeting))
+        yield store, key, name
+
+
+def caption_cmd(args: argparse.Namespace) -> int:
+    with publishing(args) as (store, key, name):
 
         def send(cue: captions.Cue) -> None:
             line = CaptionLine(cue.speaker, cue.text)

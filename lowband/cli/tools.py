@@ -27,8 +27,8 @@ def register(sub: Any) -> None:
 
 
 def demo(args: argparse.Namespace) -> int:
-    from lowband.harness import demo as scene
+    from lowband.harness.demo import run as run_demo
 
     # Textual draws on stderr; without a terminal there, print the scene as lines instead.
     plain = args.plain or not (sys.stdin.isatty() and sys.stderr.isatty())
-    return scene.run(args.duration, args.profile, args.lang, args.keep, plain=plain)
+    return run_demo(args.duration, args.profile, args.lang, args.keep, plain=plain)

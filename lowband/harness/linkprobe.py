@@ -9,11 +9,11 @@ stores through their own connections. Must not compute figures (`harness/linkfig
 
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from lowband.harness.background import Background
 from lowband.linkem import LinkEmulatorThread
 from lowband.protocol.model import CaptionLine
 from lowband.protocol.wire import decode_body, decode_canonical
@@ -40,24 +40,16 @@ class Line:
     text: str  # "SPEAKER: text", the caption as a reader sees it
 
 
-class Probe:
+class Probe(Background):
     """Samples a run until `stop()`; `samples` is safe to read afterwards."""
 
     def __init__(
         self, link: LinkEmulatorThread, delegate_home: Path, meeting: str, stream: str
     ) -> None:
+        super().__init__("linkprobe")
         self.link, self.meeting, self.stream = link, meeting, stream
         self.delegate_home = delegate_home
         self.samples: list[Sample] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="linkprobe", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join()
 
     def last(self) -> Sample:
         return self.samples[-1]

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from lowband.linkem import LinkEmulatorThread
 from lowband.storage.store import Store
@@ -34,6 +34,17 @@ def cli(
     if check and proc.returncode != 0:
         raise AssertionError(f"lowband {' '.join(args)} failed: {proc.stdout}{proc.stderr}")
     return proc
+
+
+def end(proc: subprocess.Popen[Any], sig: int) -> None:
+    """Signal a process that still runs, wait 10 s for it to stop, then kill it."""
+    if proc.poll() is None:
+        proc.send_signal(sig)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 class Relay:
@@ -90,13 +101,8 @@ class Relay:
         self.port = int(self.url.rsplit(":", 1)[1])
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        if self.proc is not None:
+            end(self.proc, sig)
         if self.proc is not None:
             for stream in (self.proc.stdout, self.proc.stderr):
                 if stream:
@@ -152,13 +158,8 @@ class Follower:
         return self.proc is not None and self.proc.poll() is None
 
     def stop(self, sig: int = signal.SIGINT) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        if self.proc is not None:
+            end(self.proc, sig)
         self.proc = None
         if self._log_file is not None:
             self._log_file.close()

@@ -24,8 +24,6 @@ from lowband.linkem.shaping import (
     queue_limit,
 )
 
-_EOF = b""  # the end-of-stream marker travelling through the pipeline; pieces are never empty
-
 
 class LinkState:
     """What every connection of one emulator shares: profile, pacers, outage flag, counters."""
