@@ -29,7 +29,12 @@ ERROR_BODY_LIMIT = 2000
 
 
 class LinkError(Exception):
-    """The exchange broke; the message is one plain sentence."""
+    """The exchange broke; the message is one plain sentence. `cause` is the bare reason
+    (such as "peer closed connection") for a caller that words its own sentence."""
+
+    def __init__(self, sentence: str, cause: str = "") -> None:
+        super().__init__(sentence)
+        self.cause = cause or sentence
 
 
 class Stalled(LinkError):
@@ -56,9 +61,11 @@ def _sentences(url: str) -> Iterator[None]:
     try:
         yield
     except httpx.TimeoutException:
-        raise Stalled(f"No data from {url} for {STALL_S:.0f} s; the link stalled.") from None
+        cause = f"no data for {STALL_S:.0f} s"
+        raise Stalled(f"No data from {url} for {STALL_S:.0f} s; the link stalled.", cause) from None
     except httpx.HTTPError as exc:
-        raise LinkError(f"Could not reach {url}: {exc or type(exc).__name__}.") from None
+        cause = str(exc) or type(exc).__name__
+        raise LinkError(f"Could not reach {url}: {cause}.", cause) from None
 
 
 async def get(client: Client, url: str, shown: str = "") -> Response:

@@ -152,7 +152,7 @@ class Fetch:
                 await self._request(offset)
             except (LinkError, _Retry) as exc:
                 attempt += 1
-                reason = str(exc) or type(exc).__name__
+                reason = exc.cause if isinstance(exc, LinkError) else str(exc)
                 if attempt >= self.max_attempts:
                     raise TransferError(
                         f"The transfer of {self.doc.doc_id} r{self.doc.rev} broke {attempt} times"

@@ -1,7 +1,7 @@
 """Fuzzing every decoder and the relay's endpoints with hypothesis: junk gets a clear error.
 
 The number of examples per target comes from LOWBAND_FUZZ_EXAMPLES (default 150, fast enough
-for every run); `LOWBAND_FUZZ_EXAMPLES=5000 pytest tests/test_fuzz.py -s` is the long run, and
+for every run); `LOWBAND_FUZZ_EXAMPLES=5000 pytest tests/protocol/test_fuzz.py -s` is the long run, and
 each target prints how many inputs it tried.
 """
 
