@@ -18,6 +18,7 @@ from lowband.node.node import Node, Role
 from lowband.node.uplink import Uplink
 from lowband.protocol.crypto import sign_submission
 from lowband.protocol.model import SubKind, Submission
+from lowband.protocol.submissions import unsendable
 from lowband.protocol.wire import encode_body
 from lowband.storage import meta
 from lowband.storage import submissions as queues
@@ -29,8 +30,12 @@ def now_ms() -> int:
 
 
 def submit(store: Store, key: SigningKey, meeting: str, kind: SubKind, body: bytes) -> Submission:
-    """Sign and queue a submission; it is durable before this returns."""
+    """Sign and queue a submission; it is durable before this returns. One over a limit is
+    refused here (ValueError, naming the limit) and never enters the outbox."""
     unsigned = Submission(os.urandom(16), meeting, bytes(32), kind, body, now_ms(), bytes(64))
+    why = unsendable(unsigned)
+    if why:
+        raise ValueError(f"{why} Nothing was queued.")
     sub = sign_submission(key, unsigned)
     with store.tx():
         queues.outbox_add(store, sub, encode_body(sub), now_ms())

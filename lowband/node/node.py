@@ -192,14 +192,25 @@ class Node:
 
     def pending(self) -> list[Submission]:
         if self.role is Role.RELAY:
-            blobs = queues.custody_held(self.store, self.meeting, 64)
-        else:
-            blobs = [
-                i.data
-                for i in queues.outbox(self.store, self.meeting)
-                if outbox.needs_sending(i.state)
-            ][:64]
-        return [decode_body(b, Submission) for b in blobs]
+            held = queues.custody_held(self.store, self.meeting, 64)
+            return [decode_body(b, Submission) for b in held]  # checked before custody
+        subs: list[Submission] = []
+        for item in queues.outbox(self.store, self.meeting):
+            if not outbox.needs_sending(item.state) or len(subs) == 64:
+                continue
+            sub, why = outbox.stored(item.data)
+            if sub is None or why:  # a poison item: rejected here; it never holds up the rest
+                self._reject_here(item.sub_id, why)
+            else:
+                subs.append(sub)
+        return subs
+
+    def _reject_here(self, sub_id: bytes, why: str) -> None:
+        item = queues.outbox_get(self.store, sub_id)
+        if item is not None:
+            new = outbox.advance(item.state, outbox.Input.UNSENDABLE)
+            with self.store.tx():
+                queues.outbox_set(self.store, sub_id, new, "", why, int(time.time() * 1000))
 
     def asks(self) -> list[bytes]:
         if self.role is Role.RELAY:

@@ -12,8 +12,20 @@ from __future__ import annotations
 
 import enum
 
+import msgspec
+
 from lowband.protocol.crypto import verify_submission
-from lowband.protocol.model import Rights, RosterEntry, Submission, has_right
+from lowband.protocol.model import (
+    MAX_BODY,
+    MAX_TEXT,
+    Rights,
+    RosterEntry,
+    SubKind,
+    Submission,
+    SubmissionText,
+    has_right,
+)
+from lowband.protocol.wire import ProtocolError, decode_body, encode_body
 
 
 class State(enum.StrEnum):
@@ -29,6 +41,7 @@ class Input(enum.StrEnum):
     ACK_RECEIVED = "ack_received"
     ACK_REFUSED = "ack_refused"
     ACK_DEFERRED = "ack_deferred"  # the relay will take it later: it stays queued
+    UNSENDABLE = "unsendable"  # stored here but over a limit no node would accept
     ACCEPTED = "accepted"
     REJECTED = "rejected"
 
@@ -40,6 +53,7 @@ TRANSITIONS: dict[tuple[State, Input], State] = {
     (_S.QUEUED, _I.ACK_CUSTODY): _S.CUSTODY,
     (_S.QUEUED, _I.ACK_RECEIVED): _S.RECEIVED,
     (_S.QUEUED, _I.ACK_REFUSED): _S.REJECTED,
+    (_S.QUEUED, _I.UNSENDABLE): _S.REJECTED,
     (_S.CUSTODY, _I.ACK_CUSTODY): _S.CUSTODY,
     (_S.CUSTODY, _I.ACK_RECEIVED): _S.RECEIVED,
     (_S.CUSTODY, _I.ACK_REFUSED): _S.REJECTED,
@@ -80,6 +94,47 @@ def describe(state: State, node: str, reason: str) -> str:
             return "accepted"
         case State.REJECTED:
             return f"rejected: {reason}" if reason else "rejected"
+
+
+_TEXT_KINDS = {SubKind.INTERVENTION: "An intervention", SubKind.CHAT: "A chat message"}
+
+
+def unsendable(sub: Submission) -> str:
+    """'' when `sub` is within every limit a relay and the origin check, else the sentence that
+    names the limit it breaks. Checked before a submission enters the outbox, and again for one
+    already stored (by an older version), which is then rejected here instead of being sent."""
+    what = _TEXT_KINDS.get(sub.kind, "A submission")
+    if len(sub.body) > MAX_BODY:
+        return _too_big(what, len(sub.body))
+    try:
+        decode_body(encode_body(sub), Submission)
+        if sub.kind in _TEXT_KINDS:
+            decode_body(sub.body, SubmissionText)
+    except ProtocolError as exc:
+        if sub.kind in _TEXT_KINDS and "length" in str(exc):
+            return f"{what} may be at most {MAX_TEXT:,} characters."
+        return f"{what} cannot be sent: {exc}"
+    return ""
+
+
+def stored(data: bytes) -> tuple[Submission | None, str]:
+    """A submission as the outbox stored it, and '' or why it can never be sent (for one that
+    does not even decode within the limits, the limit it breaks, as `unsendable` says it)."""
+    try:
+        sub = decode_body(data, Submission)
+    except ProtocolError as exc:
+        fields = msgspec.msgpack.decode(data)  # the outbox wrote it: msgpack, if not in bounds
+        if isinstance(fields, list) and len(fields) == 7 and isinstance(fields[4], bytes):
+            kind = SubKind(fields[3]) if fields[3] in set(SubKind) else SubKind.PUBLISH
+            if len(fields[4]) > MAX_BODY:
+                what = _TEXT_KINDS.get(kind, "A submission")
+                return None, _too_big(what, len(fields[4]))
+        return None, f"It cannot be sent: {exc}"
+    return sub, unsendable(sub)
+
+
+def _too_big(what: str, size: int) -> str:
+    return f"{what} may be at most {MAX_BODY // 1024} KiB once encoded; this one is {size / 1024:.0f} KiB."
 
 
 class Custody(enum.StrEnum):
