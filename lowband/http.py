@@ -68,11 +68,13 @@ def _sentences(url: str) -> Iterator[None]:
         raise LinkError(f"Could not reach {url}: {cause}.", cause) from None
 
 
-async def get(client: Client, url: str, shown: str = "") -> Response:
+async def get(
+    client: Client, url: str, headers: Mapping[str, str] | None = None, shown: str = ""
+) -> Response:
     """A whole `GET`; the caller reads `status_code` and `content`. A broken link is told as
     "Could not reach `shown`" (the relay's address a user knows; `url` by default)."""
     with _sentences(shown or url):
-        return await client.get(url)
+        return await client.get(url, headers=headers)
 
 
 async def put(

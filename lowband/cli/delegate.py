@@ -86,7 +86,9 @@ def join_cmd(args: argparse.Namespace) -> int:
     key = home.key_or_new()
     pinned = parse_key_text(args.origin_key) if args.origin_key else None
     with home.store() as store:
-        info = asyncio.run(join(store, args.url, args.meeting, pinned, args.ca))
+        info = asyncio.run(
+            join(store, args.url, args.meeting, pinned, args.ca, key=key, node=_name(home))
+        )
         print(f"Joined {info.title} ({info.id}) through {args.url}.")
         try:
             asyncio.run(sync_once(store, args.meeting, _name(home), key=key))

@@ -46,7 +46,7 @@ def publishing(args: argparse.Namespace) -> Iterator[tuple[Store, SigningKey, st
     name = "publisher-" + bytes(key.verify_key).hex()[:8]
     with home.store() as store:
         if store.meeting(args.meeting) is None:
-            asyncio.run(join(store, args.origin, args.meeting))
+            asyncio.run(join(store, args.origin, args.meeting, key=key, node=name))
         yield store, key, name
 
 

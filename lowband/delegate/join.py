@@ -7,28 +7,43 @@ meeting, its relay and the relay's certificate in the store.
 
 from __future__ import annotations
 
+import time
+
 import msgspec
+from nacl.signing import SigningKey
 
 from lowband import http
 from lowband.http import LinkError, make_client
+from lowband.protocol.crypto import request_token
 from lowband.protocol.model import MeetingInfo
-from lowband.protocol.wire import DECODE_ERRORS
+from lowband.protocol.wire import AUTH_HEADER, DECODE_ERRORS
 from lowband.storage import meta
 from lowband.storage.store import Store
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
 
 
 class JoinError(Exception):
     """Joining failed; the message is one plain sentence."""
 
 
-async def fetch_meeting(url: str, meeting: str, client: http.Client) -> MeetingInfo:
+async def fetch_meeting(
+    url: str, meeting: str, client: http.Client, token: str | None = None
+) -> MeetingInfo:
+    """The meeting's description from the relay at `url`; `token` (an `x-lowband-auth` value)
+    for a relay that serves only signed requests."""
     target = url.rstrip("/") + f"/v1/meetings/{meeting}"
+    headers = {AUTH_HEADER: token} if token else None
     try:
-        resp = await http.get(client, target, shown=url)
+        resp = await http.get(client, target, headers, shown=url)
     except LinkError as exc:
         raise JoinError(str(exc)) from None
     if resp.status_code == 404:
         raise JoinError(f"Meeting {meeting} is not known at {url}.")
+    if resp.status_code in (401, 403):
+        raise JoinError(f"{url} refused: {resp.text[:300].strip()}")
     if resp.status_code != 200:
         raise JoinError(f"{url} answered HTTP {resp.status_code}.")
     try:
@@ -38,10 +53,19 @@ async def fetch_meeting(url: str, meeting: str, client: http.Client) -> MeetingI
 
 
 async def join(
-    store: Store, url: str, meeting: str, origin_key: bytes | None = None, ca: str | None = None
+    store: Store,
+    url: str,
+    meeting: str,
+    origin_key: bytes | None = None,
+    ca: str | None = None,
+    key: SigningKey | None = None,
+    node: str = "",
 ) -> MeetingInfo:
+    """Join `meeting` through the relay at `url`; with `key`, the request is signed for `node`
+    (a relay that requires tokens serves only roster keys)."""
+    token = request_token(key, meeting, node, now_ms()) if key is not None else None
     async with make_client(verify=ca or True) as client:
-        info = await fetch_meeting(url, meeting, client)
+        info = await fetch_meeting(url, meeting, client, token)
     if origin_key is not None and info.origin_key != origin_key:
         raise JoinError("The relay names a different origin key than the one you gave; not joined.")
     known = store.meeting(meeting)

@@ -8,11 +8,10 @@ queued, fetch what is new. Long-running following is `delegate/follow.py`'s.
 from __future__ import annotations
 
 import os
-import time
 
 from nacl.signing import SigningKey
 
-from lowband.delegate.join import JoinError
+from lowband.delegate.join import JoinError, now_ms
 from lowband.http import make_client
 from lowband.node.node import Node, Role
 from lowband.node.uplink import Uplink
@@ -23,10 +22,6 @@ from lowband.protocol.wire import encode_body
 from lowband.storage import meta
 from lowband.storage import submissions as queues
 from lowband.storage.store import Store
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def submit(store: Store, key: SigningKey, meeting: str, kind: SubKind, body: bytes) -> Submission:

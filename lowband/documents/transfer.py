@@ -30,9 +30,9 @@ from lowband.documents.office.delta import is_office_form, read_form
 from lowband.documents.pacing import HOLD_MAX_S, HOLD_POLL_S, Pacer
 from lowband.http import LinkError
 from lowband.protocol import backoff
-from lowband.protocol.crypto import sign_auth
+from lowband.protocol.crypto import request_token
 from lowband.protocol.model import DocRevision
-from lowband.protocol.wire import AUTH_HEADER, Auth, BlobAuth, encode_blob_auth
+from lowband.protocol.wire import AUTH_HEADER
 from lowband.storage.blobs import FORM_TAG, BlobError, BlobStore, form_tag, short_id
 
 MAX_HAVE = 16
@@ -81,8 +81,7 @@ def signer(key: SigningKey, meeting: str, node: str) -> Callable[[], str]:
     afresh, with the meeting and node name it covers."""
 
     def token() -> str:
-        signed = sign_auth(key, meeting, node, int(time.time() * 1000))
-        return encode_blob_auth(BlobAuth(meeting, node, Auth(*signed)))
+        return request_token(key, meeting, node, int(time.time() * 1000))
 
     return token
 

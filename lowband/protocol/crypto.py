@@ -16,6 +16,7 @@ from nacl.exceptions import BadSignatureError
 from nacl.signing import SigningKey, VerifyKey
 
 from lowband.protocol.model import Checkpoint, Submission
+from lowband.protocol.wire import Auth, BlobAuth, encode_blob_auth
 
 _CHAIN = b"lowband/chain/1\x00"
 _CHECKPOINT = b"lowband/checkpoint/1\x00"
@@ -75,6 +76,13 @@ def sign_auth(key: SigningKey, meeting: str, node: str, now_ms: int) -> tuple[by
     """(public key, expiry, signature) of a request token valid for AUTH_LIFETIME_MS."""
     expires = now_ms + AUTH_LIFETIME_MS
     return bytes(key.verify_key), expires, key.sign(auth_message(meeting, node, expires)).signature
+
+
+def request_token(key: SigningKey, meeting: str, node: str, now_ms: int) -> str:
+    """The `x-lowband-auth` header of a plain GET (a document, a history block, a meeting's
+    description): the sync exchange's token, with the meeting and node name it signs."""
+    token = BlobAuth(meeting, node, Auth(*sign_auth(key, meeting, node, now_ms)))
+    return encode_blob_auth(token)
 
 
 def check_auth(

@@ -39,7 +39,7 @@ from lowband.documents.forms import encode_form, is_current
 from lowband.documents.transfer import Fetch, TransferError, signer
 from lowband.http import make_client
 from lowband.protocol.model import DocRevision
-from lowband.protocol.wire import AUTH_HEADER, Auth, ProtocolError, decode_blob_auth
+from lowband.protocol.wire import AUTH_HEADER
 from lowband.relay import upload
 from lowband.relay.inline import InlineForms
 from lowband.storage.blobs import BlobError, BlobStore, short_id
@@ -67,11 +67,10 @@ class BlobHost:
     store: Store
     name: str
     parent: str  # the parent's base URL; '' at the origin
-    require_auth: bool
     forms_cache_bytes: int
     key: SigningKey | None  # signs requests to the parent
     transport: http.Transport | None  # tests swap the parent's transport
-    admit: Callable[[str, str, Auth | None], str]  # '' or why a token is refused
+    admit: Callable[[str | None, str], tuple[int, str, str | None]]  # RelayState.admit_header
     served: Callable[[int], None]  # counts document bytes sent
     last_rx: Callable[[str], float | None]  # monotonic time the meeting's uplink last received
     spawn: Callable[[Coroutine[Any, Any, None]], asyncio.Task[None]]  # stopped at shutdown
@@ -98,11 +97,10 @@ def blob_routes(state: RelayState) -> list[BaseRoute]:
         state.store,
         settings.name,
         (settings.parent or "").rstrip("/"),
-        settings.require_auth,
         settings.forms_cache_bytes,
         settings.key,
         settings.transport,
-        state.admit,
+        state.admit_header,
         state.metrics.document_served,
         last_rx,
         spawn,
@@ -201,26 +199,11 @@ class BlobService:
 
     # --- GET -------------------------------------------------------------------
 
-    def admit(self, request: Request) -> tuple[int, str, str | None]:
-        """(status, refusal, meeting): status 0 when the GET may be served, and the meeting
-        its token names (None without a token: any meeting here)."""
-        header = request.headers.get(AUTH_HEADER)
-        if header is None:
-            if self.host.require_auth:
-                return 401, "This relay serves documents only to signed requests.", None
-            return 0, "", None
-        try:
-            token = decode_blob_auth(header)
-        except ProtocolError as exc:
-            return 400, str(exc), None
-        why = self.host.admit(token.meeting, token.node, token.auth)
-        return (403, why, token.meeting) if why else (0, "", token.meeting)
-
     async def get(self, request: Request) -> Response:
         name = request.path_params["sha"]
         if not HAVE_ID.match(name):
             return _say(400, "A blob is named by its SHA-256: 16 to 64 lowercase hex digits.")
-        status, refused, meeting = self.admit(request)
+        status, refused, meeting = self.host.admit(request.headers.get(AUTH_HEADER), "documents")
         if status:
             return _say(status, refused)
         try:

@@ -21,6 +21,7 @@ from starlette.responses import PlainTextResponse, Response
 from lowband.protocol.model import Submission
 from lowband.protocol.serve import Follower
 from lowband.protocol.wire import (
+    AUTH_HEADER,
     CONTENT_TYPE,
     MAX_REQUEST,
     VERSION,
@@ -54,17 +55,35 @@ class Endpoints:
         self.state = state
         self.store = state.store
 
+    def _refusal(self, request: Request, meeting: str, what: str) -> Response | None:
+        """None when the request's token lets it read `meeting` ('' for the directory of
+        meetings, which only child relays may list), else the answer that refuses it."""
+        status, why, named = self.state.admit_header(request.headers.get(AUTH_HEADER), what)
+        if status:
+            return PlainTextResponse(why, status)
+        if named is not None and named != meeting:
+            return PlainTextResponse(f"The request's token is for meeting {named!r}.", 403)
+        return None
+
     async def meetings(self, request: Request) -> Response:
-        return _msgpack(self.store.meetings())
+        refused = self._refusal(request, "", "its list of meetings")
+        return refused or _msgpack(self.store.meetings())
 
     async def meeting(self, request: Request) -> Response:
-        info = self.store.meeting(request.path_params["id"])
+        meeting = request.path_params["id"]
+        refused = self._refusal(request, meeting, "meetings")
+        if refused is not None:
+            return refused
+        info = self.store.meeting(meeting)
         if info is None:
-            return PlainTextResponse(f"Meeting {request.path_params['id']} is not known here.", 404)
+            return PlainTextResponse(f"Meeting {meeting} is not known here.", 404)
         return _msgpack(info)
 
     async def history(self, request: Request) -> Response:
         meeting, no, block = (request.path_params[k] for k in ("meeting", "no", "block"))
+        refused = self._refusal(request, meeting, "history")
+        if refused is not None:
+            return refused
         if self.store.meeting(meeting) is None:
             return PlainTextResponse(f"Meeting {meeting} is not known here.", 404)
         body = self.state.views.get(meeting, self.state.hub.generation(meeting)).block(no, block)
@@ -73,11 +92,15 @@ class Endpoints:
         etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
         if request.headers.get("if-none-match") == etag:
             return Response(status_code=304, headers={"ETag": etag})
-        headers = {"Cache-Control": "public, max-age=31536000, immutable", "ETag": etag}
+        # Behind --require-auth a shared cache must not hand blocks to anyone: private.
+        scope = "private" if self.state.settings.require_auth else "public"
+        headers = {"Cache-Control": f"{scope}, max-age=31536000, immutable", "ETag": etag}
         self.state.metrics.history_served(len(body))
         return Response(body, media_type=CONTENT_TYPE, headers=headers)
 
     async def metrics(self, request: Request) -> Response:
+        if not _loopback(request):
+            return PlainTextResponse("Metrics are served only to this machine (127.0.0.1).", 403)
         return Response(self.state.metrics.exposition(), media_type="text/plain; version=0.0.4")
 
     async def health(self, request: Request) -> Response:
@@ -119,6 +142,11 @@ class Endpoints:
         return ExchangeResponse(
             self.state.fanout, Exchange(req.meeting, req.live, follower), head, on_close
         )
+
+
+def _loopback(request: Request) -> bool:
+    host = request.client.host if request.client else ""
+    return host in ("127.0.0.1", "::1", "localhost")
 
 
 def _msgpack(obj: object) -> Response:

@@ -17,9 +17,10 @@ from lowband import http
 from lowband.http import LinkError
 from lowband.node.node import Node, Role
 from lowband.node.uplink import Uplink
+from lowband.protocol.crypto import request_token
 from lowband.protocol.model import MeetingInfo
-from lowband.protocol.wire import DECODE_ERRORS, SyncRequest
-from lowband.relay.state import RelayState
+from lowband.protocol.wire import AUTH_HEADER, DECODE_ERRORS, SyncRequest
+from lowband.relay.state import RelayState, now_ms
 
 DISCOVER_S = 30.0
 AUDIO_GRACE_S = 30.0
@@ -50,7 +51,9 @@ async def discover(state: RelayState, client: http.Client) -> None:
         start_uplink(state, client, info)
     while True:
         try:
-            resp = await http.get(client, parent + "/v1/meetings")
+            key, name = state.settings.key, state.settings.name
+            token = {AUTH_HEADER: request_token(key, "", name, now_ms())} if key else None
+            resp = await http.get(client, parent + "/v1/meetings", token)
             if resp.status_code == 200:
                 for info in msgspec.msgpack.decode(resp.content, type=list[MeetingInfo]):
                     known = state.store.meeting(info.id)

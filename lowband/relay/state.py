@@ -19,7 +19,7 @@ from lowband import http
 from lowband.node.uplink import Uplink
 from lowband.origin.origin import Origin
 from lowband.protocol.crypto import check_auth
-from lowband.protocol.wire import Auth
+from lowband.protocol.wire import Auth, ProtocolError, decode_blob_auth
 from lowband.relay.fanout import Fanout
 from lowband.relay.hub import Hub
 from lowband.relay.limits import Limits
@@ -74,6 +74,21 @@ class RelayState:
             return why
         on_roster = self.store.roster_entry(meeting, auth.key) is not None
         return self.settings.limits.admit(auth.key, on_roster or not self.settings.require_auth)
+
+    def admit_header(self, header: str | None, what: str) -> tuple[int, str, str | None]:
+        """(status, refusal, meeting) of a plain GET that carries its token in `x-lowband-auth`:
+        status 0 when it may be served, with the meeting the token names (None without a
+        token, on a relay that serves anyone). `what` names what is refused, in its sentence."""
+        if header is None:
+            if self.settings.require_auth:
+                return 401, f"This relay serves {what} only to signed requests.", None
+            return 0, "", None
+        try:
+            token = decode_blob_auth(header)
+        except ProtocolError as exc:
+            return 400, str(exc), None
+        why = self.admit(token.meeting, token.node, token.auth)
+        return (403, why, token.meeting) if why else (0, "", token.meeting)
 
 
 def now_ms() -> int:
