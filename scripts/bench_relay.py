@@ -324,7 +324,10 @@ def bench(args: argparse.Namespace) -> None:
             "--languages",
             "en",
         )
-        relay = Relay(tmp / "relay", "--parent", origin.url, name="relay")
+        # Every follower comes from 127.0.0.1: no cap per address, room for all of them.
+        conf = tmp / "relay.toml"
+        conf.write_text("[limits]\nconnections_per_address = 0\nmax_connections = 20000\n")
+        relay = Relay(tmp / "relay", "--parent", origin.url, "--config", str(conf), name="relay")
         wait_for(lambda: stream_state(tmp / "relay", "m", "notice")[0] == 1, what="mirror")
         key = Home(tmp / "origin").key()
         pub_store = Store(tmp / "pub.sqlite")

@@ -22,6 +22,7 @@ from lowband.protocol.model import (
 from lowband.protocol.wire import encode_body
 from lowband.relay import config
 from lowband.relay.app import Settings
+from lowband.relay.guard import ConnectionLimits
 from lowband.relay.limits import Limits
 from lowband.relay.retention import Retention
 from lowband.relay.run import bind, parse_hostport, serve
@@ -157,7 +158,13 @@ def relay(args: argparse.Namespace) -> int:
     print(
         f"lowband {role} {name} listening on {scheme}://{host}:{sock.getsockname()[1]}", flush=True
     )
-    serve(store, settings, sock, args.tls_cert, args.tls_key)
+    connections = ConnectionLimits(
+        max_head_bytes=args.limits.max_head_bytes,
+        head_timeout_s=args.limits.head_timeout_s,
+        per_address=args.limits.connections_per_address,
+        max_connections=args.limits.max_connections,
+    )
+    serve(store, settings, sock, args.tls_cert, args.tls_key, connections)
     return 0
 
 

@@ -17,6 +17,10 @@ sentence naming the file); command-line flags given as well override the file. E
     per_key_per_min = 30
     per_address_per_min = 120
     custody_per_key = 500
+    max_head_bytes = 16384        # a request line and headers; beyond: 431
+    head_timeout_s = 10           # a request's head must be in within this; beyond: 408
+    connections_per_address = 512 # 0: no cap (behind a proxy that limits for the relay)
+    max_connections = 10000       # in all, live followers included; beyond: 503
 
     [retention]
     audio_hours = 24        # prune audio older than this (0, the default: keep all audio)
@@ -41,6 +45,10 @@ class LimitsConfig(msgspec.Struct, forbid_unknown_fields=True):
     per_key_per_min: float = 30
     per_address_per_min: float = 120
     custody_per_key: int = 500
+    max_head_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 16 * 1024
+    head_timeout_s: Annotated[float, msgspec.Meta(gt=0)] = 10.0
+    connections_per_address: Annotated[int, msgspec.Meta(ge=0)] = 512
+    max_connections: Annotated[int, msgspec.Meta(ge=1)] = 10_000
 
 
 class RetentionConfig(msgspec.Struct, forbid_unknown_fields=True):

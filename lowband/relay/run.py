@@ -16,6 +16,7 @@ import ssl
 import uvicorn
 
 from lowband.relay.app import Settings, create_app
+from lowband.relay.guard import ConnectionLimits, uvicorn_options
 from lowband.storage.store import Store
 
 
@@ -51,6 +52,7 @@ def serve(
     sock: socket.socket,
     tls_cert: str | None = None,
     tls_key: str | None = None,
+    connections: ConnectionLimits | None = None,
 ) -> None:
     for path in (tls_cert, tls_key):
         if path is not None and not os.access(path, os.R_OK):
@@ -70,6 +72,7 @@ def serve(
         # Every byte of a response head is paid on a 9.6 kbit/s link: no Server or Date header.
         server_header=False,
         date_header=False,
+        **uvicorn_options(connections or ConnectionLimits()),
     )
     try:
         uvicorn.Server(config).run(sockets=[sock])
