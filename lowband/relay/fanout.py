@@ -83,7 +83,11 @@ class Fanout:
         except StoreError:
             data, last = b"", True  # end the response; the follower resumes from its cursors
         if data or last:
-            suspended = start_send(ex.send, body(data, last))
+            try:
+                suspended = start_send(ex.send, body(data, last))
+            except Exception:  # a poison follower: drop it, never the pass or those after it
+                self.close(ex)
+                return
             if suspended is not None or last:
                 self._parked[ex.meeting].pop(ex, None)
                 if suspended is not None:
@@ -108,7 +112,10 @@ class Fanout:
         moved, self._moved = self._moved, set()
         now = asyncio.get_running_loop().time()
         for meeting in moved:
-            view = self.views.get(meeting, self.hub.generation(meeting))
+            try:
+                view = self.views.get(meeting, self.hub.generation(meeting))
+            except StoreError:
+                continue  # a busy store: the parked followers are served at the next move
             for ex in list(self._parked.get(meeting, ())):
                 self._serve(ex, view, now)
 

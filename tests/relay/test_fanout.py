@@ -375,3 +375,28 @@ async def test_a_one_off_exchange_ends_once_caught_up_and_never_parks(relay: Rel
     await until(lambda: len(live.written) == 2, "the live follower gets event 2")
     await turns()
     assert once.given == once.written and len(once.given) == 2
+
+
+class BrokenWire(Wire):
+    """A connection whose send fails (a server that raises on a reset connection): a poison
+    follower."""
+
+    broken = False
+
+    async def send(self, message: Message) -> None:
+        if self.broken:
+            raise ConnectionResetError("the follower's connection was reset")
+        await super().send(message)
+
+
+async def test_a_follower_whose_send_fails_is_dropped_and_holds_up_nobody(relay: Relay) -> None:
+    bad, good = BrokenWire(), Wire()
+    exchanges = [relay.follow(relay.request(), w) for w in (bad, good)]
+    await until(lambda: all(map(parked, exchanges)), "both followers park")
+    bad.broken = True
+    relay.publish()
+    await until(lambda: len(good.written) == 2, "the good follower gets the live event")
+    relay.publish()
+    await until(lambda: len(good.written) == 3, "and the next, with the failed one gone")
+    assert len(bad.written) == 1  # only its head
+    assert exchanges[0] not in relay.fanout._parked.get(MEETING, {})
