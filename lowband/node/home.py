@@ -64,9 +64,14 @@ class Home:
         return load_key(self.key_path)
 
     def key_or_new(self) -> SigningKey:
-        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._make()
         return load_or_create_key(self.key_path)
 
     def store(self) -> Store:
-        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._make()
         return Store(self.store_path)
+
+    def _make(self) -> None:
+        """The home exists and is its owner's alone (0700), whoever created it first."""
+        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.root.chmod(0o700)
