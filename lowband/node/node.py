@@ -79,6 +79,9 @@ RELAY_STREAMS = [
 ]
 
 
+LASTING = frozenset({"roster", "floor", "interventions", "receipts"})
+
+
 class InlineSink(Protocol):
     """Takes document revisions sent inside the exchange (`documents/inline.py`)."""
 
@@ -167,7 +170,7 @@ class Node:
             wants=[Want(n, head, verified) for n, head, verified in followed],
             prefixes=prefixes,
             known_streams=_contiguous({no for no, *_ in known}),
-            subs=self.pending(),
+            subs=self._sending(),
             ask=self.asks(),
             live=live,
             checkpoint_every=checkpoint_every,
@@ -195,14 +198,33 @@ class Node:
             held = queues.custody_held(self.store, self.meeting, 64)
             return [decode_body(b, Submission) for b in held]  # checked before custody
         subs: list[Submission] = []
+        now = int(time.time() * 1000)
         for item in queues.outbox(self.store, self.meeting):
-            if not outbox.needs_sending(item.state) or len(subs) == 64:
+            if len(subs) == 64:
+                break
+            resend = outbox.needs_resending(item.state, item.updated_ms, now)
+            if not resend and not outbox.needs_sending(item.state):
                 continue
             sub, why = outbox.stored(item.data)
             if sub is None or why:  # a poison item: rejected here; it never holds up the rest
                 self._reject_here(item.sub_id, why)
             else:
                 subs.append(sub)
+        return subs
+
+    def _sending(self) -> list[Submission]:
+        """What the next request carries; a copy sent again waits RESEND_AFTER_MS once more."""
+        subs = self.pending()
+        if self.role is Role.CLIENT and subs:
+            items = [queues.outbox_get(self.store, sub.sub_id) for sub in subs]
+            again = [
+                i.sub_id for i in items if i is not None and i.state is not outbox.State.QUEUED
+            ]
+            if again:
+                now = int(time.time() * 1000)
+                with self.store.tx():
+                    for sub_id in again:
+                        queues.outbox_touch(self.store, sub_id, now)
         return subs
 
     def _reject_here(self, sub_id: bytes, why: str) -> None:
@@ -260,10 +282,12 @@ class Node:
                 self.store.ensure_stream(m, name, no)
             case Append(no=no, seq=seq, ts=ts, kind=kind, canonical=data, hash=h, packed=packed):
                 self.store.insert_event(m, no, seq, ts, kind, data, h, now_ms, packed)
-                self._on_event(kind, decode_canonical(data)[2], now_ms)
             case Verified(no=no, checkpoint=cp):
+                known = self.store.stream_state(m, no)
                 self.store.set_verified(m, no, cp.seq)
                 self.store.put_checkpoint(m, no, cp)
+                if known is not None and cp.seq > known[1] and _lasting(known[0]):
+                    self._take_effect(no, known[1], cp.seq, now_ms)
             case Anchored(no=no, anchor=anchor):
                 self.store.set_anchor(m, no, anchor)
             case Refused(no=no, keep=keep, reason=reason):
@@ -274,6 +298,12 @@ class Node:
                 self._on_ack(sub_id, state, node, reason, now_ms)
             case PeerHello(node=node):
                 self.peer = node
+
+    def _take_effect(self, no: int, after: int, upto: int, now_ms: int) -> None:
+        """Roster changes and submission outcomes act only once a checkpoint covers them: an
+        unverified event, which a relay could have forged, changes nothing that lasts."""
+        for _, _, kind, data in self.store.events(self.meeting, no, after, upto - after):
+            self._on_event(Kind(kind), decode_canonical(data)[2], now_ms)
 
     def _on_event(self, kind: Kind, body: bytes, now_ms: int) -> None:
         if kind is Kind.ROSTER:
@@ -314,6 +344,11 @@ class Node:
             new = outbox.advance(item.state, event)
             if new is not item.state or node != item.node or reason != item.reason:
                 queues.outbox_set(self.store, sub_id, new, node, reason, now_ms)
+
+
+def _lasting(stream: str) -> bool:
+    """Streams whose events change lasting state: the roster, and submission outcomes."""
+    return stream in LASTING or stream.startswith("chat/")
 
 
 def _contiguous(held: set[int]) -> int:

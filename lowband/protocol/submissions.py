@@ -74,6 +74,16 @@ def needs_sending(state: State) -> bool:
     return state is State.QUEUED
 
 
+RESEND_AFTER_MS = 5 * 60 * 1000
+
+
+def needs_resending(state: State, updated_ms: int, now_ms: int) -> bool:
+    """A relay said it holds a submission (or that the origin has it), yet no verified outcome
+    came for RESEND_AFTER_MS: the relay may have dropped it, so send it again. The origin
+    decides each sub_id once, so a copy that was not lost changes nothing."""
+    return state in (State.CUSTODY, State.RECEIVED) and now_ms - updated_ms >= RESEND_AFTER_MS
+
+
 def needs_asking(state: State) -> bool:
     """Submissions a relay holds, whose fate the client may ask about."""
     return state is State.CUSTODY

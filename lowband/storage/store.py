@@ -161,6 +161,11 @@ class Store:
             )
         ]
 
+    def stream_state(self, meeting: str, no: int) -> tuple[str, int] | None:
+        """(name, verified) of one stream."""
+        row = self.one("SELECT name, verified FROM streams WHERE meeting=? AND no=?", (meeting, no))
+        return (str(row[0]), int(row[1])) if row else None
+
     def stream_no(self, meeting: str, name: str) -> int | None:
         row = self.one("SELECT no FROM streams WHERE meeting=? AND name=?", (meeting, name))
         return int(row[0]) if row else None

@@ -75,6 +75,10 @@ def outbox_set(
     )
 
 
+def outbox_touch(store: Store, sub_id: bytes, now_ms: int) -> None:
+    store.db.execute("UPDATE outbox SET updated_ms=? WHERE sub_id=?", (now_ms, sub_id))
+
+
 # --- relay custody ----------------------------------------------------------
 
 

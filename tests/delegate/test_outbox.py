@@ -49,7 +49,8 @@ def test_a_stored_submission_that_can_never_be_sent_is_rejected_and_the_rest_go(
     assert [s.sub_id for s in node.request(live=False).subs] == [good.sub_id]
     stuck = queues.outbox_get(client_store, big.sub_id)
     assert stuck is not None and stuck.state is State.REJECTED and "64 KiB" in stuck.reason
-    receive(node, serve(world, node), random.Random(1))
-    receive(node, serve(world, node), random.Random(2))
+    receive(node, serve(world, node), random.Random(1))  # the origin accepts it
+    world.origin.sign_due(now_ms())
+    receive(node, serve(world, node), random.Random(2))  # and a checkpoint covers the outcome
     sent = queues.outbox_get(client_store, good.sub_id)
     assert sent is not None and sent.state is State.ACCEPTED

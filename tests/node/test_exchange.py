@@ -96,6 +96,7 @@ def test_submission_custody_to_acceptance_exactly_once(world: World, client_stor
     )
     ack = world.origin.accept(sub, now_ms())
     assert ack.state == AckState.RECEIVED
+    world.origin.sign_due(now_ms())  # the outcome acts once a checkpoint covers it
     # The ack was lost on the way: the client sends it again, twice.
     for _ in range(2):
         receive(node, serve(world, node), random.Random(6))
@@ -123,6 +124,7 @@ def test_origin_refuses_strangers_and_rejects_what_rights_forbid(
     assert world.origin.accept(sub, now_ms()).state == AckState.RECEIVED
     withdraw = submit(client_store, world.delegate_key, MEETING, SubKind.FLOOR_WITHDRAW, b"")
     world.origin.accept(withdraw, now_ms())
+    world.origin.sign_due(now_ms())
     node = Node(client_store, MEETING, Role.CLIENT, "d1")
     receive(node, serve(world, node), random.Random(8))
     assert queues.outbox_get(client_store, sub.sub_id).state is State.REJECTED  # type: ignore[union-attr]
