@@ -45,6 +45,7 @@ from lowband.protocol.crypto import sign_submission
 from lowband.protocol.model import Kind, Publish, Rights, SubKind, Submission, has_right
 from lowband.protocol.receiver import AckSeen, Effect, Receiver
 from lowband.protocol.wire import MAX_SUBS, AckState, encode_body
+from lowband.storage import meta
 from lowband.storage.store import Store
 
 READ_BYTES = 8192  # one read from a source; at 16 kHz mono a quarter of a second
@@ -119,8 +120,10 @@ def _whole_samples(source: BinaryIO) -> Iterator[bytes]:
 class _PublisherNode(Node):
     """Sends the publisher's queue head and notes which sub_ids the origin acknowledged."""
 
-    def __init__(self, store: Store, meeting: str, name: str, queue: deque[Submission]) -> None:
-        super().__init__(store, meeting, Role.CLIENT, name)
+    def __init__(
+        self, store: Store, meeting: str, name: str, queue: deque[Submission], key: SigningKey
+    ) -> None:
+        super().__init__(store, meeting, Role.CLIENT, name, key=key)
         self.queue = queue
         self.acked: dict[bytes, tuple[int, str]] = {}
 
@@ -167,7 +170,7 @@ class Publisher:
         self.stats = PublishStats()
         self.queue: deque[Submission] = deque()
         self._name = f"publisher-{bytes(key.verify_key).hex()[:8]}-{channel}"
-        self._node = _PublisherNode(store, meeting, self._name, self.queue)
+        self._node = _PublisherNode(store, meeting, self._name, self.queue, key)
         self._wake = asyncio.Event()
         self._done = False
         self._window = -1
@@ -206,7 +209,8 @@ class Publisher:
                 max(0.0, (self.info.epoch_ms + start * BUNDLE_MS) / 1000 - self.clock())
             )
         encoder = LayeredEncoder(start_window=start)
-        async with make_client(self.transport) as client:
+        ca = meta.relay_ca(self.store, self.info.id) or True
+        async with make_client(self.transport, verify=ca) as client:
             sender = asyncio.create_task(self._send_loop(Uplink(self._node, self.origin, client)))
             try:
                 async for pcm in _threaded(chunks):

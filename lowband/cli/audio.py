@@ -12,7 +12,7 @@ from lowband.audio.layers import BUNDLE_MS, layer_by_name
 from lowband.audio.listen import Listener
 from lowband.audio.playback import NoDeviceError, Sink, open_sink
 from lowband.audio.publish import Publisher, PublishError, pcm48_chunks
-from lowband.cli.publish import publishing
+from lowband.cli.publish import origin_options, publishing
 from lowband.delegate.outbox import sync_once
 from lowband.modes.budget import parse_size
 from lowband.modes.ladder import mode_by_word
@@ -32,8 +32,7 @@ def register(sub: Any) -> None:
     psub = _subcommands(sub.choices["publish"])
     a = psub.add_parser("audio", help="publish audio as three Opus layers (a file, or raw PCM)")
     a.add_argument("file", help="a file PyAV opens (WAV, Ogg, MP3, ...), or - for raw s16le PCM")
-    a.add_argument("--origin", required=True, help="the origin's URL")
-    a.add_argument("--meeting", required=True)
+    origin_options(a)
     a.add_argument("--channel", default="floor", help="floor, or an interpreter's language")
     a.add_argument("--realtime", action="store_true", help="pace the bundles at real time")
     a.add_argument("--raw-rate", type=int, default=16_000, help="Hz of raw PCM on stdin")

@@ -11,7 +11,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from lowband.cli.publish import publishing
+from lowband.cli.publish import origin_options, publishing
 from lowband.delegate.join import JoinError
 from lowband.delegate.outbox import sync_once
 from lowband.documents import diff, fetch, publish
@@ -46,8 +46,7 @@ def register(sub: Any) -> None:
     publish = next(a for a in sub.choices["publish"]._actions if a.dest == "what")
     d = publish.add_parser("doc", help="publish a file as the next revision of a document")
     d.add_argument("file", type=Path)
-    d.add_argument("--origin", required=True, help="the origin's URL")
-    d.add_argument("--meeting", required=True)
+    origin_options(d)
     d.add_argument("--doc-id", help="the document's id (default: from the file name)")
     d.add_argument("--title", help="default: the previous revision's, or the file name")
     d.add_argument("--lang", default="en")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import random
 import sys
 import time
 from collections.abc import Iterator
@@ -15,8 +16,10 @@ from nacl.signing import SigningKey
 
 from lowband.delegate.join import join
 from lowband.delegate.outbox import submit, sync_once
+from lowband.http import LinkError
 from lowband.meeting import captions
 from lowband.node.home import Home
+from lowband.protocol import backoff
 from lowband.protocol.model import CaptionLine, Kind, Publish, SubKind
 from lowband.protocol.submissions import State
 from lowband.protocol.wire import encode_body
@@ -29,12 +32,18 @@ def register(sub: Any) -> None:
     psub = p.add_subparsers(dest="what", required=True)
     c = psub.add_parser("caption", help="publish caption lines (stdin, or a WebVTT/SRT file)")
     c.add_argument("file", nargs="?", default="-", help="FILE or - for stdin (default)")
-    c.add_argument("--origin", required=True, help="the origin's URL")
-    c.add_argument("--meeting", required=True)
+    origin_options(c)
     c.add_argument("--lang", default="en")
     c.add_argument("--speaker", default="FLOOR", help="speaker label until a line names one")
     c.add_argument("--realtime", action="store_true", help="replay a timed file on its own timing")
     c.set_defaults(run=caption_cmd)
+
+
+def origin_options(p: argparse.ArgumentParser) -> None:
+    """What every publish command names: the origin, the meeting, and how to trust the origin."""
+    p.add_argument("--origin", required=True, help="the origin's URL")
+    p.add_argument("--meeting", required=True)
+    p.add_argument("--ca", help="CA bundle or pinned certificate for an https origin")
 
 
 @contextlib.contextmanager
@@ -46,18 +55,66 @@ def publishing(args: argparse.Namespace) -> Iterator[tuple[Store, SigningKey, st
     name = "publisher-" + bytes(key.verify_key).hex()[:8]
     with home.store() as store:
         if store.meeting(args.meeting) is None:
-            asyncio.run(join(store, args.origin, args.meeting, key=key, node=name))
+            asyncio.run(join(store, args.origin, args.meeting, ca=args.ca, key=key, node=name))
         yield store, key, name
+
+
+class _Outbox:
+    """The captioner's queue: every line is queued first, then sent with all that waits; while
+    the origin is away they stay queued and go when it returns, as every node's do."""
+
+    def __init__(self, args: argparse.Namespace, store: Store, key: SigningKey, name: str) -> None:
+        self.args, self.store, self.key, self.name = args, store, key, name
+        self.down = False
+
+    def queued(self) -> int:
+        return sum(
+            1 for i in queues.outbox(self.store, self.args.meeting) if i.state is State.QUEUED
+        )
+
+    def send(self) -> bool:
+        """One exchange with the origin; False when it is unreachable (said once)."""
+        args = self.args
+        try:
+            exchange = sync_once(
+                self.store,
+                args.meeting,
+                self.name,
+                with_events=False,
+                url=args.origin,
+                key=self.key,
+            )
+            asyncio.run(exchange)
+        except LinkError as exc:
+            if not self.down:
+                print(f"{exc} Captions stay queued and go when it answers.", file=sys.stderr)
+            self.down = True
+            return False
+        if self.down:
+            print("The origin answers again; the queued captions are sent.", file=sys.stderr)
+        self.down = False
+        return True
+
+    def drain(self) -> None:
+        """Send until nothing is queued, waiting longer after each failure (Ctrl-C stops)."""
+        attempt, rng = 0, random.Random()
+        while self.queued():
+            if self.send():
+                attempt = 0
+            else:
+                time.sleep(backoff.next_delay(attempt, rng))
+                attempt += 1
 
 
 def caption_cmd(args: argparse.Namespace) -> int:
     with publishing(args) as (store, key, name):
+        out = _Outbox(args, store, key, name)
 
         def send(cue: captions.Cue) -> None:
             line = CaptionLine(cue.speaker, cue.text)
             body = Publish(f"transcript/{args.lang}", Kind.CAPTION, encode_body(line))
             submit(store, key, args.meeting, SubKind.PUBLISH, encode_body(body))
-            asyncio.run(sync_once(store, args.meeting, name, with_events=False, url=args.origin))
+            out.send()
 
         if args.file == "-" and not args.realtime:
             speaker = args.speaker
@@ -75,7 +132,9 @@ def caption_cmd(args: argparse.Namespace) -> int:
                 if args.realtime and cue.start_s is not None:
                     time.sleep(max(0.0, cue.start_s - (time.monotonic() - started)))
                 send(cue)
-        left = [i for i in queues.outbox(store, args.meeting) if i.state is State.QUEUED]
-        if left:
-            print(f"{len(left)} captions are still queued; `lowband sync --once` sends them.")
+        try:
+            out.drain()
+        except KeyboardInterrupt:
+            print(f"{out.queued()} captions are still queued; `lowband sync --once` sends them.")
+            return 130
     return 0

@@ -23,6 +23,7 @@ from lowband.http import make_client
 from lowband.protocol.crypto import sign_submission
 from lowband.protocol.model import DocRevision, Kind, Publish, SubKind, Submission
 from lowband.protocol.wire import encode_body
+from lowband.storage import meta
 from lowband.storage.blobs import MAX_BLOB
 from lowband.storage.store import Store
 
@@ -90,6 +91,6 @@ async def publish(
         int(time.time() * 1000),
         bytes(64),
     )
-    async with make_client() as client:
+    async with make_client(verify=meta.relay_ca(store, meeting) or True) as client:
         message = await upload(client, origin_url, data, sign_submission(key, unsigned))
     return doc, message
