@@ -36,15 +36,17 @@ def revision(data: bytes, doc_id: str, rev: int, item: str = "1") -> DocRevision
     )  # fmt: skip
 
 
-def publish_sub(key: SigningKey, doc: DocRevision) -> Submission:
+def publish_sub(key: SigningKey, doc: DocRevision, meeting: str = MEETING) -> Submission:
     body = encode_body(Publish("docs", Kind.DOC, encode_body(doc)))
     unsigned = Submission(
-        os.urandom(16), MEETING, bytes(32), SubKind.PUBLISH, body, now_ms(), bytes(64)
+        os.urandom(16), meeting, bytes(32), SubKind.PUBLISH, body, now_ms(), bytes(64)
     )
     return sign_submission(key, unsigned)
 
 
-async def publish(world: World, client: httpx.AsyncClient, data: bytes, rev: int) -> DocRevision:
+async def publish(
+    world: World, client: httpx.AsyncClient, data: bytes, rev: int, meeting: str = MEETING
+) -> DocRevision:
     doc = revision(data, "draft", rev)
-    await upload(client, ORIGIN, data, publish_sub(world.origin_key, doc))
+    await upload(client, ORIGIN, data, publish_sub(world.origin_key, doc, meeting))
     return doc

@@ -222,7 +222,10 @@ class BlobService:
                 await self.fetch_from_parent(*found)
             except (TransferError, BlobError, OSError) as exc:
                 return _say(503, f"{self.name} cannot fetch the blob from its parent now: {exc}")
-        bases = [b for p in have if (b := self.blobs.resolve(p)) is not None and b != sha]
+        # Bases only from the target's meeting: the size of a reply must not tell how much one
+        # meeting's documents resemble another's.
+        mine = {e.sha for e in self.entries(found[0])}
+        bases = [b for p in have if (b := self.blobs.resolve(p)) in mine and b != sha]
         try:
             etag, size, path, _ = await self.form(sha, bases)
         except BlobError as exc:

@@ -10,13 +10,15 @@ from typing import TYPE_CHECKING
 
 import httpx
 import pytest
-from blob_support import ORIGIN, publish, text_doc
+from blob_support import ORIGIN, now_ms, publish, text_doc
+from conftest import notice
 from docx_support import make_docx, paragraphs
 
 from lowband.documents.forms import encode_form
 from lowband.documents.office.delta import TAG
 from lowband.documents.office.normalise import normalise
 from lowband.documents.transfer import Fetch
+from lowband.origin.append import create_meeting
 from lowband.relay.app import Settings, create_app
 from lowband.relay.state import RelayState
 from lowband.relay.stats import meeting_stats
@@ -24,7 +26,7 @@ from lowband.storage.blobs import BlobStore
 from lowband.storage.store import Store
 
 if TYPE_CHECKING:
-    from conftest import World
+    from conftest import World, notice
 
 MEETING = "pp26"
 
@@ -84,3 +86,18 @@ async def test_an_office_form_cached_by_an_older_version_is_encoded_again(
     blobs.record_form(sha, "", blobs.write_form(sha, "", stale), len(stale), "ZSTD")
     again = await client.get(f"/v1/blobs/{sha}")
     assert again.status_code == 200 and again.content == first.content
+
+
+async def test_bases_come_only_from_the_targets_meeting(
+    world: World, served: tuple[httpx.AsyncClient, RelayState]
+) -> None:
+    """What another meeting's documents look like must not show in the size of a reply."""
+    client, _ = served
+    create_meeting(world.origin_store, world.origin_key, "closed", notice(), now_ms())
+    secret = await publish(world, client, text_doc(seed=11), 1, meeting="closed")
+    public = await publish(world, client, text_doc(seed=11) + b"\none more line", 1)
+    url = f"/v1/blobs/{public.sha256.hex()}"
+    alone = await client.get(url)
+    named = await client.get(url, params={"have": secret.sha256.hex()[:16]})
+    assert alone.status_code == named.status_code == 200
+    assert len(named.content) == len(alone.content)  # encoded whole: the other meeting's is no base
