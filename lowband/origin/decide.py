@@ -38,6 +38,7 @@ from lowband.protocol.model import (
 from lowband.protocol.wire import ProtocolError, decode_body, encode_body
 
 TOPIC = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+MAX_TOPICS = 64  # side discussions a meeting may have; each is a stream every relay carries
 STREAM_KINDS = {"notice": Kind.NOTICE, "roster": Kind.ROSTER, "docs": Kind.DOC}
 PREFIX_KINDS = {"transcript/": Kind.CAPTION, "audio/": Kind.AUDIO}
 FLOOR_KINDS = frozenset(
@@ -75,18 +76,27 @@ def needs_floor(kind: SubKind) -> bool:
 
 
 def decide(
-    sub: Submission, entry: RosterEntry, notice: Notice | None, floor: FloorState | None
+    sub: Submission,
+    entry: RosterEntry,
+    notice: Notice | None,
+    floor: FloorState | None,
+    topics: frozenset[str] = frozenset(),
 ) -> Outcome:
-    """The outcome of `sub` by `entry`'s author. `floor` is needed when `needs_floor`."""
+    """The outcome of `sub` by `entry`'s author. `floor` is needed when `needs_floor`;
+    `topics` are the meeting's chat topics so far (for a chat message)."""
     try:
-        return _accepted(sub, entry, notice, floor)
+        return _accepted(sub, entry, notice, floor, topics)
     except (Rejected, ProtocolError) as exc:
         receipt = encode_body(Receipt(sub.sub_id, str(exc)))
         return Outcome("receipts", Kind.RECEIPT, receipt, str(exc))
 
 
 def _accepted(
-    sub: Submission, entry: RosterEntry, notice: Notice | None, floor: FloorState | None
+    sub: Submission,
+    entry: RosterEntry,
+    notice: Notice | None,
+    floor: FloorState | None,
+    topics: frozenset[str],
 ) -> Outcome:
     needed = SUB_RIGHTS[sub.kind]
     if not has_right(entry.rights, needed):
@@ -115,6 +125,8 @@ def _accepted(
     topic = text.topic or "general"
     if not TOPIC.match(topic):
         raise Rejected(f"{topic!r} is not a chat topic (lowercase letters, digits, - and _).")
+    if topic not in topics and len(topics) >= MAX_TOPICS:
+        raise Rejected(f"This meeting has {MAX_TOPICS} chat topics already; write in one of them.")
     message = ChatMessage(sub.sub_id, entry.key, entry.name, text.text)
     return Outcome(f"chat/{topic}", Kind.CHAT, encode_body(message))
 

@@ -16,7 +16,7 @@ from lowband.origin.decide import decide, needs_floor
 from lowband.protocol import submissions
 from lowband.protocol.checkpoints import StreamHead, due
 from lowband.protocol.crypto import sign_checkpoint
-from lowband.protocol.model import FloorChange, Notice, Submission
+from lowband.protocol.model import FloorChange, Notice, SubKind, Submission
 from lowband.protocol.wire import Ack, AckState, decode_body, decode_canonical
 from lowband.storage import submissions as queues
 from lowband.storage.store import Store
@@ -32,12 +32,34 @@ def latest_notice(store: Store, meeting: str) -> Notice | None:
 
 
 def floor_state(store: Store, meeting: str) -> FloorState:
-    state = FloorState()
-    no = store.stream_no(meeting, "floor")
-    if no is not None:
-        for _, ts, _, data in store.events(meeting, no, 0, 1_000_000):
-            state.apply(decode_body(decode_canonical(data)[2], FloorChange), ts)
-    return state
+    """The speaking queue folded from the whole floor stream."""
+    return FloorFold().state(store, meeting)
+
+
+class FloorFold:
+    """The speaking queue kept up to date: each call folds only the floor events appended since
+    the last, so a floor request does not replay the meeting's whole floor stream."""
+
+    def __init__(self) -> None:
+        self._held: dict[str, tuple[int, FloorState]] = {}
+
+    def state(self, store: Store, meeting: str) -> FloorState:
+        seq, state = self._held.get(meeting, (0, FloorState()))
+        no = store.stream_no(meeting, "floor")
+        if no is not None:
+            for at, ts, _, data in store.events(meeting, no, seq, 1_000_000):
+                state.apply(decode_body(decode_canonical(data)[2], FloorChange), ts)
+                seq = at
+        self._held[meeting] = (seq, state)
+        return state
+
+
+def chat_topics(store: Store, meeting: str) -> frozenset[str]:
+    return frozenset(
+        name.removeprefix("chat/")
+        for _, name, _, _ in store.streams(meeting)
+        if name.startswith("chat/")
+    )
 
 
 class Origin:
@@ -45,6 +67,7 @@ class Origin:
         self.store = store
         self.key = key
         self.node = node
+        self.floors = FloorFold()
 
     def accept(self, sub: Submission, now_ms: int) -> Ack:
         """Decide a submission exactly once; RECEIVED means its outcome event exists."""
@@ -58,8 +81,11 @@ class Origin:
             with self.store.tx():
                 if queues.applied_get(self.store, sub.sub_id) is None:
                     notice = latest_notice(self.store, info.id)
-                    floor = floor_state(self.store, info.id) if needs_floor(sub.kind) else None
-                    outcome = decide(sub, entry, notice, floor)
+                    floor = (
+                        self.floors.state(self.store, info.id) if needs_floor(sub.kind) else None
+                    )
+                    topics = chat_topics(self.store, info.id) if sub.kind is SubKind.CHAT else None
+                    outcome = decide(sub, entry, notice, floor, topics or frozenset())
                     append(self.store, info, outcome.stream, outcome.kind, outcome.body, now_ms)
                     verdict = "accepted" if outcome.accepted else "rejected"
                     queues.applied_add(

@@ -18,7 +18,7 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
-from lowband.protocol.model import Submission
+from lowband.protocol.model import Rights, Submission, has_right
 from lowband.protocol.serve import Follower
 from lowband.protocol.wire import (
     AUTH_HEADER,
@@ -38,6 +38,7 @@ from lowband.relay.exchange import Exchange, ExchangeResponse
 from lowband.relay.mirror import AUDIO_GRACE_S, audio_wanted, follow_audio
 from lowband.relay.retention import follower_id
 from lowband.relay.state import RelayState, now_ms
+from lowband.storage import submissions as queues
 from lowband.storage.store import StoreError
 
 ACK_OUTCOMES = {
@@ -131,7 +132,8 @@ class Endpoints:
             self.state.cursors.seen(req, now_ms())
             if req.mode_s:
                 self.state.metrics.mode_time(req.meeting, follower_id(req), req.mode_s, now_ms())
-            acks = _take(self.state, req.subs, req.ask, req.node, address)
+            relayed = req.auth is not None and req.auth.key in self.state.settings.limits.relays
+            acks = _take(self.state, req.subs, req.ask, req.node, address, relayed)
         except StoreError as exc:
             return PlainTextResponse(str(exc), 503)
         head = encode_frame(Hello(VERSION, self.state.settings.name, now_ms())) + b"".join(
@@ -154,13 +156,24 @@ def _msgpack(obj: object) -> Response:
 
 
 def _take(
-    state: RelayState, subs: list[Submission], asks: list[bytes], from_node: str, address: str
+    state: RelayState,
+    subs: list[Submission],
+    asks: list[bytes],
+    from_node: str,
+    address: str,
+    relayed: bool,
 ) -> list[Ack]:
+    """Custody at a relay, the decision at the origin; `relayed`: a child relay forwards these
+    under its own limits."""
     acks: list[Ack] = []
     name = state.settings.name
     for sub in subs:
         if state.origin is not None:
-            acks.append(state.origin.accept(sub, now_ms()))
+            why = "" if relayed else _direct_limit(state, sub)
+            if why:
+                acks.append(Ack(sub.sub_id, AckState.DEFERRED, name, why))
+            else:
+                acks.append(state.origin.accept(sub, now_ms()))
         else:
             acks.append(
                 custody.take(
@@ -179,6 +192,18 @@ def _take(
     if subs and state.origin is not None:
         state.hub.notify(subs[0].meeting)
     return acks
+
+
+def _direct_limit(state: RelayState, sub: Submission) -> str:
+    """A roster key that reaches the origin itself is held to the rate a relay holds it to; the
+    chair and the secretariat (the queue, captions, audio) are not, nor is a repeat of a
+    submission already decided."""
+    entry = state.store.roster_entry(sub.meeting, sub.author)
+    if entry is None or has_right(entry.rights, Rights.CHAIR):
+        return ""
+    if queues.applied_get(state.store, sub.sub_id) is not None:
+        return ""
+    return state.settings.limits.direct(sub.author, now_ms() / 1000)
 
 
 def _track(state: RelayState, req: SyncRequest, follower: Follower) -> Callable[[], None]:

@@ -52,6 +52,16 @@ class Limits:
             return "Your key is not on this meeting's roster, nor a relay this one serves."
         return ""
 
+    def direct(self, key: bytes, now: float) -> str:
+        """'' when the origin may decide one more submission that `key` sent it directly (not
+        forwarded by a child relay, which applied its own limits), else why not."""
+        if key in self.barred:
+            return "This origin's operator has barred your key."
+        wait = self._keys.setdefault(key, Bucket(self.per_key_per_min / 60, 10)).take(now)
+        if wait:
+            return f"Too many submissions just now; this one is sent again in {wait:.0f} s."
+        return ""
+
     def submission(self, key: bytes, address: str, held: int, now: float) -> str:
         """'' when one more submission may be taken into custody now, else why not."""
         if key in self.barred:
