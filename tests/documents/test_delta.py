@@ -14,6 +14,7 @@ from lowband.documents.delta.delta import (
     Delta,
     DeltaError,
     Method,
+    _header,
     _zstd,
     decode_delta,
     encode_delta,
@@ -180,3 +181,19 @@ def test_copy_insert_ops_cover_new_exactly(new: bytes, base: bytes) -> None:
     ops = find_ops(new, base, anchors(new))
     assert sum(i + c for i, _, c in ops) == len(new)
     assert apply_ops(pack_ops(new, ops), base, len(new)) == new
+
+
+@pytest.mark.parametrize("method", [Method.ZSTD, Method.COPY])
+def test_a_decompression_bomb_stops_at_the_size_bound(method: Method) -> None:
+    """A form of a few kilobytes that would inflate to 256 MiB (a zstd frame that does not say
+    its size) is refused at the revision's size, without inflating it."""
+    import zstandard
+
+    squeeze = zstandard.ZstdCompressor(level=1).compressobj()
+    zeros = b"\0" * (1 << 20)
+    payload = b"".join(squeeze.compress(zeros) for _ in range(256)) + squeeze.flush()
+    assert len(payload) < 64 * 1024
+    bases = {"00c0ffee12345678": b"base"} if method is Method.COPY else {}
+    bid = "00c0ffee12345678" if method is Method.COPY else None
+    with pytest.raises(DeltaError):
+        decode_delta(_header(method, bid) + payload, bases, max_size=4096)
