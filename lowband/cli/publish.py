@@ -65,15 +65,20 @@ class _Outbox:
 
     def __init__(self, args: argparse.Namespace, store: Store, key: SigningKey, name: str) -> None:
         self.args, self.store, self.key, self.name = args, store, key, name
-        self.down = False
+        self.rng = random.Random()
+        self.failures = 0
+        self.retry_at = 0.0  # while the origin is away, lines only queue until then
 
     def queued(self) -> int:
         return sum(
             1 for i in queues.outbox(self.store, self.args.meeting) if i.state is State.QUEUED
         )
 
-    def send(self) -> bool:
-        """One exchange with the origin; False when it is unreachable (said once)."""
+    def send(self, force: bool = False) -> bool:
+        """One exchange with the origin, unless it is away and not yet due for another try
+        (`force`: try now); False when it was not reached (said once)."""
+        if not force and self.failures and time.monotonic() < self.retry_at:
+            return False
         args = self.args
         try:
             exchange = sync_once(
@@ -86,24 +91,26 @@ class _Outbox:
             )
             asyncio.run(exchange)
         except LinkError as exc:
-            if not self.down:
+            if not self.failures:
                 print(f"{exc} Captions stay queued and go when it answers.", file=sys.stderr)
-            self.down = True
+            self.retry_at = time.monotonic() + backoff.next_delay(self.failures, self.rng)
+            self.failures += 1
             return False
-        if self.down:
+        if self.failures:
             print("The origin answers again; the queued captions are sent.", file=sys.stderr)
-        self.down = False
+        self.failures = 0
         return True
 
     def drain(self) -> None:
-        """Send until nothing is queued, waiting longer after each failure (Ctrl-C stops)."""
-        attempt, rng = 0, random.Random()
-        while self.queued():
-            if self.send():
-                attempt = 0
-            else:
-                time.sleep(backoff.next_delay(attempt, rng))
-                attempt += 1
+        """Send until nothing is queued, waiting longer each time nothing moved (the origin
+        away, or deferring); Ctrl-C stops."""
+        waited = 0
+        while left := self.queued():
+            if self.send(force=True) and self.queued() < left:
+                waited = 0
+                continue
+            time.sleep(backoff.next_delay(waited, self.rng))
+            waited += 1
 
 
 def caption_cmd(args: argparse.Namespace) -> int:
