@@ -105,13 +105,22 @@ class _Quarantine:
 _quarantine = _Quarantine()
 
 
+DEGRADED = (
+    "Coded payloads crafted to crash this program kept arriving; it decodes no more of them "
+    "until restarted: use another relay."
+)
+
+
+def degraded() -> str:
+    """'' while this process decodes coded payloads, else why it no longer does (a node says so
+    on /v1/health, so that whoever watches it restarts it)."""
+    return DEGRADED if _quarantine.full else ""
+
+
 def _decode(stream: bytes, symbols: int) -> bytes:
     """`symbols` bytes decoded from `stream`; an empty result when it does not hold them."""
     if _quarantine.full:
-        raise ProtocolError(
-            "Coded payloads crafted to crash this program kept arriving; it decodes no more of "
-            "them until restarted: use another relay."
-        )
+        raise ProtocolError(DEGRADED)
     decoder = pyppmd.Ppmd7Decoder(_ORDER, _MEMORY)
     try:
         out = decoder.decode(stream, symbols)

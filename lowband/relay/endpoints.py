@@ -18,6 +18,7 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
+from lowband.protocol import compress
 from lowband.protocol.model import Rights, Submission, has_right
 from lowband.protocol.serve import Follower
 from lowband.protocol.wire import (
@@ -105,6 +106,11 @@ class Endpoints:
         return Response(self.state.metrics.exposition(), media_type="text/plain; version=0.0.4")
 
     async def health(self, request: Request) -> Response:
+        why = compress.degraded()
+        if why:
+            return PlainTextResponse(
+                f"lowband relay {self.state.settings.name} degraded: {why}\n", 503
+            )
         return PlainTextResponse(f"lowband relay {self.state.settings.name} ok\n")
 
     async def sync(self, request: Request) -> Response:

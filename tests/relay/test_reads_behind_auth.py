@@ -1,13 +1,16 @@
 """Behind --require-auth every read of meeting content needs a roster key's token: closed
-history, the meeting's description, the directory of meetings; metrics stay on the machine."""
+history, the meeting's description, the directory of meetings; metrics stay on the machine,
+and health says when the node is degraded."""
 
 from __future__ import annotations
 
 import httpx
+import pytest
 from conftest import MEETING, World, now_ms
 from exchange_support import publish_captions
 from nacl.signing import SigningKey
 
+from lowband.protocol import compress
 from lowband.protocol.crypto import request_token
 from lowband.protocol.wire import AUTH_HEADER, history_path
 from lowband.relay.app import Settings, create_app
@@ -72,3 +75,14 @@ async def test_metrics_are_served_only_to_this_machine(world: World) -> None:
     async with relay_client(world, SigningKey.generate(), "127.0.0.1") as client:
         near = await client.get("/metrics")
         assert near.status_code == 200 and "lowband_" in near.text
+
+
+async def test_health_says_when_the_node_is_degraded(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with relay_client(world, SigningKey.generate()) as client:
+        assert (await client.get("/v1/health")).status_code == 200
+        # As after QUARANTINE_MAX crafted payloads (decoded for real in tests/protocol).
+        monkeypatch.setattr(compress._quarantine, "held", compress.QUARANTINE_MAX)
+        sick = await client.get("/v1/health")
+    assert sick.status_code == 503 and "degraded" in sick.text and "another relay" in sick.text
