@@ -16,7 +16,7 @@ from lowband import http
 from lowband.http import LinkError, make_client
 from lowband.protocol.crypto import request_token
 from lowband.protocol.model import MeetingInfo
-from lowband.protocol.wire import AUTH_HEADER, DECODE_ERRORS
+from lowband.protocol.wire import AUTH_HEADER, DECODE_ERRORS, RELAY_HEADER
 from lowband.storage import meta
 from lowband.storage.store import Store
 
@@ -31,9 +31,10 @@ class JoinError(Exception):
 
 async def fetch_meeting(
     url: str, meeting: str, client: http.Client, token: str | None = None
-) -> MeetingInfo:
-    """The meeting's description from the relay at `url`; `token` (an `x-lowband-auth` value)
-    for a relay that serves only signed requests."""
+) -> tuple[MeetingInfo, str]:
+    """The meeting's description from the relay at `url`, and the relay's name (the audience
+    of the tokens it takes); `token` (an `x-lowband-auth` value) for a relay that serves only
+    signed requests."""
     target = url.rstrip("/") + f"/v1/meetings/{meeting}"
     headers = {AUTH_HEADER: token} if token else None
     try:
@@ -47,9 +48,10 @@ async def fetch_meeting(
     if resp.status_code != 200:
         raise JoinError(f"{url} answered HTTP {resp.status_code}.")
     try:
-        return msgspec.msgpack.decode(resp.content, type=MeetingInfo)
+        info = msgspec.msgpack.decode(resp.content, type=MeetingInfo)
     except DECODE_ERRORS:
         raise JoinError(f"{url} sent a meeting description that is not valid.") from None
+    return info, resp.headers.get(RELAY_HEADER, "")
 
 
 async def join(
@@ -65,13 +67,15 @@ async def join(
     (a relay that requires tokens serves only roster keys)."""
     token = request_token(key, meeting, node, now_ms()) if key is not None else None
     async with make_client(verify=ca or True) as client:
-        info = await fetch_meeting(url, meeting, client, token)
+        info, relay = await fetch_meeting(url, meeting, client, token)
     if origin_key is not None and info.origin_key != origin_key:
         raise JoinError("The relay names a different origin key than the one you gave; not joined.")
     known = store.meeting(meeting)
     if known is not None and known.origin_key != info.origin_key:
         raise JoinError("The relay names a different origin key than the one you joined with.")
     store.add_meeting(info, url)
+    if relay:
+        meta.set_relay_name(store, meeting, relay)
     if ca:
         meta.set_relay_ca(store, meeting, ca)
     return info

@@ -24,6 +24,7 @@ from lowband.documents.pacing import Pacer
 from lowband.documents.transfer import Fetch, Fetched, Progress, signer
 from lowband.http import make_client
 from lowband.protocol.submissions import needs_sending
+from lowband.storage import meta
 from lowband.storage import submissions as queues
 from lowband.storage.blobs import BlobStore, short_id, write_atomic
 from lowband.storage.store import Store
@@ -111,7 +112,9 @@ async def get(
                     hold=hold,
                     pacer=Pacer(rate_bps),
                     report=report,
-                    token=signer(key, meeting, node) if key is not None else None,
+                    token=signer(key, meeting, node, meta.relay_name(store, meeting))
+                    if key is not None
+                    else None,
                     progress=None if progress is None else partial(progress, e),
                 )
                 fetched = await fetch.run()

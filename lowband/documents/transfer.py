@@ -76,12 +76,12 @@ class Fetched:
     decode_s: float = 0.0
 
 
-def signer(key: SigningKey, meeting: str, node: str) -> Callable[[], str]:
+def signer(key: SigningKey, meeting: str, node: str, audience: str = "") -> Callable[[], str]:
     """The `x-lowband-auth` value for each blob request: the sync exchange's token, signed
     afresh, with the meeting and node name it covers."""
 
     def token() -> str:
-        return request_token(key, meeting, node, int(time.time() * 1000))
+        return request_token(key, meeting, node, int(time.time() * 1000), audience)
 
     return token
 

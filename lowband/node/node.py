@@ -191,7 +191,23 @@ class Node:
     def _auth(self) -> Auth | None:
         if self.key is None:
             return None
-        return Auth(*sign_auth(self.key, self.meeting, self.name, int(time.time() * 1000)))
+        return sign_auth(
+            self.key, self.meeting, self.name, int(time.time() * 1000), self.audience()
+        )
+
+    def audience(self) -> str:
+        """The parent's name: a relay that requires tokens takes only those made out to it."""
+        return self.peer or meta.relay_name(self.store, self.meeting)
+
+    def learn_relay(self, name: str) -> bool:
+        """The parent said its name (refusing a token made out to another); True when that is
+        news, so that a request made out to it now may be taken."""
+        if not name or name == self.audience():
+            return False
+        with self.store.tx():
+            meta.set_relay_name(self.store, self.meeting, name)
+        self.peer = name
+        return True
 
     def pending(self) -> list[Submission]:
         if self.role is Role.RELAY:
@@ -297,6 +313,8 @@ class Node:
             case AckSeen(sub_id=sub_id, state=state, node=node, reason=reason):
                 self._on_ack(sub_id, state, node, reason, now_ms)
             case PeerHello(node=node):
+                if node and node != self.audience():
+                    meta.set_relay_name(self.store, m, node)
                 self.peer = node
 
     def _take_effect(self, no: int, after: int, upto: int, now_ms: int) -> None:

@@ -26,6 +26,7 @@ from lowband.protocol.receiver import Effect, FetchHistory, Receiver
 from lowband.protocol.wire import (
     AUTH_HEADER,
     CONTENT_TYPE,
+    RELAY_HEADER,
     FrameReader,
     ProtocolError,
     encode_request,
@@ -49,6 +50,10 @@ class LinkState:
     bytes_out: int = 0
     rtt_s: float | None = None
     last_rx: float = 0.0
+
+
+class _Misaddressed(LinkError):
+    """The relay refused a token made out to another name, and said its own."""
 
 
 class Uplink:
@@ -85,7 +90,14 @@ class Uplink:
             self._live.cancel()
 
     async def exchange(self, live: bool, with_events: bool = True) -> None:
-        """One exchange: send the request, apply everything the response carries."""
+        """One exchange: send the request, apply everything the response carries. A relay that
+        refused a token made out to another name is asked once more, by the name it gave."""
+        try:
+            await self._exchange(live, with_events)
+        except _Misaddressed:
+            await self._exchange(live, with_events)
+
+    async def _exchange(self, live: bool, with_events: bool) -> None:
         req = self.node.request(live, with_events, self.checkpoint_every)
         body = encode_request(req)
         started = time.monotonic()
@@ -98,6 +110,8 @@ class Uplink:
                 self.state.bytes_out += len(body)
                 if resp.status_code != 200:
                     text = await http.body_text(resp)
+                    if self.node.learn_relay(resp.headers.get(RELAY_HEADER, "")):
+                        raise _Misaddressed(text)
                     raise LinkError(text or f"The relay answered HTTP {resp.status_code}.")
                 delivered = True
                 await self._consume(resp, started)
@@ -157,7 +171,8 @@ class Uplink:
         if node.key is None:
             return {}
         now = int(time.time() * 1000)
-        return {AUTH_HEADER: request_token(node.key, node.meeting, node.name, now)}
+        token = request_token(node.key, node.meeting, node.name, now, node.audience())
+        return {AUTH_HEADER: token}
 
     async def run(self) -> None:
         """Follow live forever; a second task sends what is queued meanwhile."""

@@ -22,6 +22,7 @@ _CHAIN = b"lowband/chain/1\x00"
 _CHECKPOINT = b"lowband/checkpoint/1\x00"
 _SUBMISSION = b"lowband/submission/1\x00"
 _AUTH = b"lowband/auth/1\x00"
+_AUTH_FOR = b"lowband/auth/2\x00"  # a token that names its audience
 AUTH_LIFETIME_MS = 10 * 60 * 1000
 
 
@@ -68,32 +69,38 @@ def verify_submission(sub: Submission) -> bool:
     return _verify(sub.author, submission_message(sub), sub.sig)
 
 
-def auth_message(meeting: str, node: str, expires_ms: int) -> bytes:
+def auth_message(meeting: str, node: str, expires_ms: int, audience: str = "") -> bytes:
+    """What a token signs; with an audience (the relay it is for) under its own domain, so a
+    token for one relay is no token for another."""
+    if audience:
+        return _AUTH_FOR + msgspec.msgpack.encode([meeting, node, expires_ms, audience])
     return _AUTH + msgspec.msgpack.encode([meeting, node, expires_ms])
 
 
-def sign_auth(key: SigningKey, meeting: str, node: str, now_ms: int) -> tuple[bytes, int, bytes]:
-    """(public key, expiry, signature) of a request token valid for AUTH_LIFETIME_MS."""
+def sign_auth(key: SigningKey, meeting: str, node: str, now_ms: int, audience: str = "") -> Auth:
+    """A request token valid for AUTH_LIFETIME_MS, for the relay named `audience`."""
     expires = now_ms + AUTH_LIFETIME_MS
-    return bytes(key.verify_key), expires, key.sign(auth_message(meeting, node, expires)).signature
+    sig = key.sign(auth_message(meeting, node, expires, audience)).signature
+    return Auth(bytes(key.verify_key), expires, sig, audience)
 
 
-def request_token(key: SigningKey, meeting: str, node: str, now_ms: int) -> str:
+def request_token(key: SigningKey, meeting: str, node: str, now_ms: int, audience: str = "") -> str:
     """The `x-lowband-auth` header of a plain GET (a document, a history block, a meeting's
     description): the sync exchange's token, with the meeting and node name it signs."""
-    token = BlobAuth(meeting, node, Auth(*sign_auth(key, meeting, node, now_ms)))
-    return encode_blob_auth(token)
+    return encode_blob_auth(
+        BlobAuth(meeting, node, sign_auth(key, meeting, node, now_ms, audience))
+    )
 
 
-def check_auth(
-    public: bytes, meeting: str, node: str, expires_ms: int, sig: bytes, now_ms: int
-) -> str:
-    """'' when the token is good, else the reason in one sentence."""
-    if expires_ms < now_ms:
+def check_auth(meeting: str, node: str, auth: Auth, now_ms: int) -> str:
+    """'' when the token is good, else the reason in one sentence. Whether its audience is
+    this relay is the relay's to check (`relay/state.py`)."""
+    if auth.expires_ms < now_ms:
         return "The request's token has expired; check this device's clock."
-    if expires_ms > now_ms + 2 * AUTH_LIFETIME_MS:
+    if auth.expires_ms > now_ms + 2 * AUTH_LIFETIME_MS:
         return "The request's token is valid for too long; check this device's clock."
-    if not _verify(public, auth_message(meeting, node, expires_ms), sig):
+    message = auth_message(meeting, node, auth.expires_ms, auth.audience)
+    if not _verify(auth.key, message, auth.sig):
         return "The request's token does not verify."
     return ""
 

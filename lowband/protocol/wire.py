@@ -196,11 +196,13 @@ class Want(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fields=T
 
 
 class Auth(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fields=True):
-    """A short-lived token: the asking node's key signs the meeting, its name and an expiry."""
+    """A short-lived token: the asking node's key signs the meeting, its name, an expiry and
+    the relay it is for (its audience; '' only for a first contact, which learns the name)."""
 
     key: Key
     expires_ms: Seq
     sig: Sig
+    audience: Name = ""
 
 
 ModeSeconds = Annotated[int, msgspec.Meta(ge=0, le=MAX_MODE_S)]
@@ -238,6 +240,7 @@ class BlobAuth(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fiel
 
 
 AUTH_HEADER = "x-lowband-auth"
+RELAY_HEADER = "x-lowband-relay"  # a relay's name, the audience its tokens must carry
 MAX_AUTH_HEADER = 1024
 
 

@@ -42,6 +42,7 @@ from lowband.protocol.model import DocRevision
 from lowband.protocol.wire import AUTH_HEADER
 from lowband.relay import upload
 from lowband.relay.inline import InlineForms
+from lowband.storage import meta
 from lowband.storage.blobs import BlobError, BlobStore, short_id
 from lowband.storage.store import Store, StoreError
 
@@ -282,7 +283,8 @@ class BlobService:
             self.fetching += 1
             try:
                 key = self.host.key
-                token = signer(key, meeting, self.name) if key is not None else None
+                parent = meta.relay_name(self.store, meeting)
+                token = signer(key, meeting, self.name, parent) if key is not None else None
                 async with make_client(self.host.transport) as client:
                     fetch = Fetch(
                         client, self.parent, doc, self.blobs, have, max_attempts=3, token=token

@@ -25,6 +25,7 @@ from lowband.protocol.wire import (
     AUTH_HEADER,
     CONTENT_TYPE,
     MAX_REQUEST,
+    RELAY_HEADER,
     VERSION,
     Ack,
     AckState,
@@ -57,29 +58,37 @@ class Endpoints:
         self.state = state
         self.store = state.store
 
-    def _refusal(self, request: Request, meeting: str, what: str) -> Response | None:
+    def _refusal(
+        self, request: Request, meeting: str, what: str, first_contact: bool = False
+    ) -> Response | None:
         """None when the request's token lets it read `meeting` ('' for the directory of
         meetings, which only child relays may list), else the answer that refuses it."""
-        status, why, named = self.state.admit_header(request.headers.get(AUTH_HEADER), what)
+        header = request.headers.get(AUTH_HEADER)
+        status, why, named = self.state.admit_header(header, what, first_contact)
         if status:
-            return PlainTextResponse(why, status)
+            return self._say(why, status)
         if named is not None and named != meeting:
-            return PlainTextResponse(f"The request's token is for meeting {named!r}.", 403)
+            return self._say(f"The request's token is for meeting {named!r}.", 403)
         return None
 
+    def _say(self, sentence: str, status: int) -> Response:
+        """A refusal that names this relay, so a node holding a token for another learns the
+        audience its next token must carry."""
+        return PlainTextResponse(sentence, status, headers={RELAY_HEADER: self.state.settings.name})
+
     async def meetings(self, request: Request) -> Response:
-        refused = self._refusal(request, "", "its list of meetings")
-        return refused or _msgpack(self.store.meetings())
+        refused = self._refusal(request, "", "its list of meetings", first_contact=True)
+        return refused or _msgpack(self.store.meetings(), self.state.settings.name)
 
     async def meeting(self, request: Request) -> Response:
         meeting = request.path_params["id"]
-        refused = self._refusal(request, meeting, "meetings")
+        refused = self._refusal(request, meeting, "meetings", first_contact=True)
         if refused is not None:
             return refused
         info = self.store.meeting(meeting)
         if info is None:
             return PlainTextResponse(f"Meeting {meeting} is not known here.", 404)
-        return _msgpack(info)
+        return _msgpack(info, self.state.settings.name)
 
     async def history(self, request: Request) -> Response:
         meeting, no, block = (request.path_params[k] for k in ("meeting", "no", "block"))
@@ -133,7 +142,7 @@ class Endpoints:
         try:
             refused = self.state.admit(req.meeting, req.node, req.auth)
             if refused:
-                return PlainTextResponse(refused, 403 if req.auth else 401)
+                return self._say(refused, 403 if req.auth else 401)
             address = request.client.host if request.client else ""
             self.state.cursors.seen(req, now_ms())
             if req.mode_s:
@@ -157,8 +166,10 @@ def _loopback(request: Request) -> bool:
     return host in ("127.0.0.1", "::1", "localhost")
 
 
-def _msgpack(obj: object) -> Response:
-    return Response(msgspec.msgpack.encode(obj), media_type=CONTENT_TYPE)
+def _msgpack(obj: object, relay: str) -> Response:
+    """A directory answer, naming the relay (the audience of the tokens it takes)."""
+    headers = {RELAY_HEADER: relay}
+    return Response(msgspec.msgpack.encode(obj), media_type=CONTENT_TYPE, headers=headers)
 
 
 def _take(

@@ -19,8 +19,9 @@ from lowband.node.node import Node, Role
 from lowband.node.uplink import Uplink
 from lowband.protocol.crypto import request_token
 from lowband.protocol.model import MeetingInfo
-from lowband.protocol.wire import AUTH_HEADER, DECODE_ERRORS, SyncRequest
+from lowband.protocol.wire import AUTH_HEADER, DECODE_ERRORS, RELAY_HEADER, SyncRequest
 from lowband.relay.state import RelayState, now_ms
+from lowband.storage import meta
 
 DISCOVER_S = 30.0
 AUDIO_GRACE_S = 30.0
@@ -60,6 +61,8 @@ async def discover(state: RelayState, client: http.Client) -> None:
                     if known is not None and known.origin_key != info.origin_key:
                         continue  # never let a parent swap a meeting's origin key
                     state.store.add_meeting(info, parent)
+                    if resp.headers.get(RELAY_HEADER):
+                        meta.set_relay_name(state.store, info.id, resp.headers[RELAY_HEADER])
                     start_uplink(state, client, info)
         except (LinkError, *DECODE_ERRORS):
             pass  # offline or a confused parent: try again later

@@ -61,21 +61,30 @@ class RelayState:
         if self.settings.origin_key is not None:
             self.origin = Origin(self.store, self.settings.origin_key, self.settings.name)
 
-    def admit(self, meeting: str, node: str, auth: Auth | None) -> str:
-        """'' when a request (sync or blob) with this token may be served, else why not."""
+    def admit(self, meeting: str, node: str, auth: Auth | None, first_contact: bool = False) -> str:
+        """'' when a request (sync or blob) with this token may be served, else why not. A
+        relay that requires tokens takes only those for itself (their audience is its name),
+        so that one relay cannot replay a token to another; `first_contact` (the meeting
+        directory, where a node learns the name) also takes a token that names no relay."""
         if auth is None:
             if self.settings.require_auth:
                 return (
                     "This relay serves only signed requests; run `lowband id init` and join again."
                 )
             return ""
-        why = check_auth(auth.key, meeting, node, auth.expires_ms, auth.sig, now_ms())
+        why = check_auth(meeting, node, auth, now_ms())
         if why:
             return why
+        name = self.settings.name
+        if self.settings.require_auth and auth.audience != name:
+            if auth.audience or not first_contact:
+                return f"The request's token is for {auth.audience or 'no relay'}, not {name}."
         on_roster = self.store.roster_entry(meeting, auth.key) is not None
         return self.settings.limits.admit(auth.key, on_roster or not self.settings.require_auth)
 
-    def admit_header(self, header: str | None, what: str) -> tuple[int, str, str | None]:
+    def admit_header(
+        self, header: str | None, what: str, first_contact: bool = False
+    ) -> tuple[int, str, str | None]:
         """(status, refusal, meeting) of a plain GET that carries its token in `x-lowband-auth`:
         status 0 when it may be served, with the meeting the token names (None without a
         token, on a relay that serves anyone). `what` names what is refused, in its sentence."""
@@ -87,7 +96,7 @@ class RelayState:
             token = decode_blob_auth(header)
         except ProtocolError as exc:
             return 400, str(exc), None
-        why = self.admit(token.meeting, token.node, token.auth)
+        why = self.admit(token.meeting, token.node, token.auth, first_contact)
         return (403, why, token.meeting) if why else (0, "", token.meeting)
 
 

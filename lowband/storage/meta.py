@@ -2,7 +2,7 @@
 
 Owns every meta key, so that no other module spells one: the alert a refused event left
 (`alert/<meeting>`), the CA bundle or pinned certificate a meeting's relay is trusted with
-(`ca/<meeting>`), the link state the last `follow` or `sync` saw (`link/<meeting>`), bytes used
+(`ca/<meeting>`), the name of its relay (`relay/<meeting>`), the link state the last `follow` or `sync` saw (`link/<meeting>`), bytes used
 on a local day (`usage/<YYYY-MM-DD>`), the daily budget (`budget/daily`, absent: none), and a
 relay's totals of bytes served (`stats/served`). Writers run inside `Store.tx()` unless said.
 Must not: decide anything with these values (the ladder and the screens do).
@@ -39,6 +39,16 @@ def relay_ca(store: Store, meeting: str) -> str | None:
 
 def set_relay_ca(store: Store, meeting: str, path: str) -> None:
     store.set_meta(f"ca/{meeting}", path)
+
+
+def relay_name(store: Store, meeting: str) -> str:
+    """The name the meeting's relay (this node's parent) goes by: the audience of the tokens
+    this node sends it; '' until learned."""
+    return store.get_meta(f"relay/{meeting}")
+
+
+def set_relay_name(store: Store, meeting: str, name: str) -> None:
+    store.set_meta(f"relay/{meeting}", name)
 
 
 @dataclass(frozen=True)

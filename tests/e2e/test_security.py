@@ -159,8 +159,13 @@ def test_tls_hop_with_a_pinned_self_signed_certificate(tmp_path: Path) -> None:
 
 
 def test_blob_gets_need_the_same_token_as_the_sync_exchange(tmp_path: Path) -> None:
+    """Both hops require tokens: the relay signs to the origin as an allowed child, with tokens
+    made out to the origin by name, and the delegate signs to the relay."""
     origin_home, relay_home = tmp_path / "origin", tmp_path / "relay"
-    origin = Relay(origin_home, "--origin", name="origin")
+    relay_key = cli(relay_home, "id", "init").stdout.split()[-1]
+    origin = Relay(
+        origin_home, "--origin", "--require-auth", "--allow-relay", relay_key, name="origin"
+    )
     relay = None
     try:
         create(origin_home)

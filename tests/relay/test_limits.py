@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import msgspec
 from conftest import MEETING, World, now_ms
 from nacl.signing import SigningKey
 
@@ -25,12 +26,15 @@ def test_bucket_refills_at_its_rate() -> None:
     assert b.take(2.0) == 0
 
 
-def test_tokens_expire_and_bind_their_meeting() -> None:
+def test_tokens_expire_and_bind_their_meeting_and_their_audience() -> None:
     key = SigningKey.generate()
-    pub, expires, sig = sign_auth(key, "pp26", "d1", 1_000_000)
-    assert check_auth(pub, "pp26", "d1", expires, sig, 1_000_000) == ""
-    assert "expired" in check_auth(pub, "pp26", "d1", expires, sig, expires + 1)
-    assert "does not verify" in check_auth(pub, "other", "d1", expires, sig, 1_000_000)
+    auth = sign_auth(key, "pp26", "d1", 1_000_000, "nairobi")
+    assert check_auth("pp26", "d1", auth, 1_000_000) == ""
+    assert "expired" in check_auth("pp26", "d1", auth, auth.expires_ms + 1)
+    assert "does not verify" in check_auth("other", "d1", auth, 1_000_000)
+    # The audience is signed: a relay cannot relabel a token made out to another.
+    relabelled = msgspec.structs.replace(auth, audience="dakar")
+    assert "does not verify" in check_auth("pp26", "d1", relabelled, 1_000_000)
 
 
 def test_admission_bars_keys_and_strangers() -> None:

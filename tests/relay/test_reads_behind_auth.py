@@ -31,8 +31,8 @@ def relay_client(world: World, child: SigningKey, address: str = "10.1.2.3") -> 
     return httpx.AsyncClient(transport=transport, base_url=RELAY)
 
 
-def token(key: SigningKey, meeting: str = MEETING) -> dict[str, str]:
-    return {AUTH_HEADER: request_token(key, meeting, "d1", now_ms())}
+def token(key: SigningKey, meeting: str = MEETING, audience: str = "origin") -> dict[str, str]:
+    return {AUTH_HEADER: request_token(key, meeting, "d1", now_ms(), audience)}
 
 
 async def test_closed_history_needs_a_roster_token_and_is_not_for_shared_caches(
@@ -86,3 +86,22 @@ async def test_health_says_when_the_node_is_degraded(
         monkeypatch.setattr(compress._quarantine, "held", compress.QUARANTINE_MAX)
         sick = await client.get("/v1/health")
     assert sick.status_code == 503 and "degraded" in sick.text and "another relay" in sick.text
+
+
+async def test_a_token_made_out_to_another_relay_is_refused(world: World) -> None:
+    """One relay cannot replay a delegate's token to another: each takes only its own."""
+    publish_captions(world, 300)
+    no = world.origin_store.stream_no(MEETING, "transcript/en")
+    assert no is not None
+    block = history_path(MEETING, no, 0)
+    async with relay_client(world, SigningKey.generate()) as client:
+        replayed = await client.get(block, headers=token(world.delegate_key, audience="nairobi"))
+        assert replayed.status_code == 403 and "is for nairobi, not origin" in replayed.text
+        assert replayed.headers["x-lowband-relay"] == "origin"  # the audience to use instead
+        unnamed = await client.get(block, headers=token(world.delegate_key, audience=""))
+        assert unnamed.status_code == 403
+        # A first contact, which learns the relay's name, may come without one.
+        first = await client.get(
+            f"/v1/meetings/{MEETING}", headers=token(world.delegate_key, audience="")
+        )
+        assert first.status_code == 200 and first.headers["x-lowband-relay"] == "origin"

@@ -18,7 +18,7 @@ from lowband.node.node import Node, Role
 from lowband.node.uplink import Uplink
 from lowband.protocol.crypto import sign_auth
 from lowband.protocol.model import ChairAction, ChairVerb, Rights, SubKind, SubmissionText
-from lowband.protocol.wire import Auth, SyncRequest, Want, encode_body, encode_request
+from lowband.protocol.wire import SyncRequest, Want, encode_body, encode_request
 from lowband.relay.app import Settings, create_app
 from lowband.relay.stats import meeting_stats, render
 from lowband.storage.store import Store
@@ -81,7 +81,7 @@ async def test_metrics_count_exchanges_and_bytes(world: World) -> None:
 
 async def test_time_in_each_mode_reported_by_clients_is_summed_per_member(world: World) -> None:
     app = create_app(world.origin_store, Settings(name="origin", origin_key=world.origin_key))
-    amina = Auth(*sign_auth(world.delegate_key, MEETING, "d1", now_ms()))
+    amina = sign_auth(world.delegate_key, MEETING, "d1", now_ms())
     reports = [
         SyncRequest(MEETING, "d1", [], auth=amina, mode_s=[60, 600, 1800, 0, 0]),
         SyncRequest(MEETING, "d1", [], auth=amina, mode_s=[0, 0, 1800]),
