@@ -139,8 +139,8 @@ class Scene:
             w / "relay", "--parent", self.origin.url, name="relay-nairobi", log=w / "relay.log"
         )
         wait_for(
-            lambda: stream_state(w / "relay", self.meeting, "roster")[0] >= 2,
-            what="the relay to mirror the meeting",
+            lambda: stream_state(w / "relay", self.meeting, "roster")[1] >= 2,
+            what="the relay to mirror the meeting and verify its roster",
         )
         self.link = LinkEmulatorThread(
             "127.0.0.1", 0, "127.0.0.1", self.relay.port, self.profile, self.seed

@@ -28,6 +28,10 @@ def take(
     address: str = "",
 ) -> Ack:
     author = store.roster_entry(sub.meeting, sub.author)
+    if author is None and _roster_unsettled(store, sub.meeting):
+        # A roster entry acts only once verified: one that just arrived may be this author's.
+        why = "This relay has roster changes it has not verified yet; it takes this shortly."
+        return Ack(sub.sub_id, AckState.DEFERRED, node, why)
     refused = admission(sub, store.meeting(sub.meeting) is not None, author)
     if refused:
         return Ack(sub.sub_id, AckState.REFUSED, node, refused)
@@ -45,6 +49,15 @@ def take(
             why = "This relay cannot store anything more just now; it stays queued on your side."
             return Ack(sub.sub_id, AckState.DEFERRED, node, why)
     return status(store, sub.sub_id, node) or Ack(sub.sub_id, AckState.CUSTODY, node)
+
+
+def _roster_unsettled(store: Store, meeting: str) -> bool:
+    """The roster stream holds events no checkpoint covers yet."""
+    no = store.stream_no(meeting, "roster")
+    if no is None:
+        return False
+    known = store.stream_state(meeting, no)
+    return known is not None and store.head(meeting, no)[0] > known[1]
 
 
 def status(store: Store, sub_id: bytes, node: str) -> Ack | None:

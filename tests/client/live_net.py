@@ -61,7 +61,7 @@ def relays(tmp_path: Path) -> Iterator[tuple[Relay, Relay, Path, Path]]:
         delegate, chair = setup(tmp_path, origin)
         relay = Relay(tmp_path / "relay", "--parent", origin.url, name="nairobi")
         relays.append(relay)
-        wait_for(lambda: stream_state(tmp_path / "relay", M, "roster")[0] == 3, what="mirror")
+        wait_for(lambda: stream_state(tmp_path / "relay", M, "roster") == (3, 3), what="mirror")
         for home, url in [(delegate, relay.url), (chair, origin.url)]:
             with Store(home / "store.sqlite") as store:
                 asyncio.run(join(store, url, M))

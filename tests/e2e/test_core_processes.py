@@ -97,7 +97,9 @@ def net(tmp_path: Path) -> Iterator[Net]:
             "--rights",
             "speak",
         )
-        wait_for(lambda: stream_state(tmp_path / "relay", M, "roster")[0] == 2, what="relay mirror")
+        wait_for(
+            lambda: stream_state(tmp_path / "relay", M, "roster") == (2, 2), what="relay mirror"
+        )
         cli(delegate, "join", relay.url, "--meeting", M)
         yield Net(tmp_path, origin, relay, delegate)
     finally:
@@ -251,7 +253,7 @@ def test_chain_of_relays_carries_both_directions(net: Net) -> None:
             "--rights",
             "speak",
         )
-        wait_for(lambda: stream_state(net.tmp / "national", M, "roster")[0] == 3, what="national")
+        wait_for(lambda: stream_state(net.tmp / "national", M, "roster") == (3, 3), what="national")
         cli(delegate, "join", national.url, "--meeting", M)
         out = cli(delegate, "say", "Through two relays.", "--meeting", M, "--wait", "10").stdout
         assert "in custody at kenya-national" in out

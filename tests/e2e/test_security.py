@@ -66,7 +66,7 @@ def test_relay_serves_only_signed_roster_keys_and_bars_on_request(tmp_path: Path
         create(tmp_path / "origin")
         amina, amina_key = delegate(tmp_path, "amina", tmp_path / "origin")
         relay = Relay(tmp_path / "relay", "--parent", origin.url, "--require-auth", name="nairobi")
-        wait_for(lambda: stream_state(tmp_path / "relay", M, "roster")[0] == 2, what="mirror")
+        wait_for(lambda: stream_state(tmp_path / "relay", M, "roster") == (2, 2), what="mirror")
         cli(amina, "join", relay.url, "--meeting", M)
         assert stream_state(amina, M, "notice")[0] == 1
 

@@ -14,7 +14,7 @@ from lowband.node.node import Node, Role
 from lowband.protocol.compress import pack_body
 from lowband.protocol.model import SubKind, SubmissionText
 from lowband.protocol.submissions import State
-from lowband.protocol.wire import decode_canonical, encode_body
+from lowband.protocol.wire import AckState, decode_canonical, encode_body
 from lowband.storage import submissions as queues
 from lowband.storage.store import Store
 
@@ -92,3 +92,24 @@ def test_a_submission_with_no_verified_outcome_is_sent_again_after_a_while(
     receive(node, serve(world, node), random.Random(9))
     item = queues.outbox_get(client_store, sub.sub_id)
     assert item is not None and item.state is State.ACCEPTED
+
+
+def test_a_relay_defers_an_author_its_unverified_roster_may_name(
+    world: World, client_store: Store
+) -> None:
+    """A delegate added a moment ago submits before the relay has verified the roster entry:
+    deferred (sent again), not refused for good."""
+    from lowband.relay import custody
+
+    node = Node(client_store, MEETING, Role.RELAY, "child")
+    world.origin.sign_due(now_ms())
+    receive(node, serve(world, node), random.Random(10))
+    newcomer = SigningKey.generate()
+    world.add_delegate(newcomer, name="Newcomer")
+    receive(node, serve(world, node), random.Random(11))  # the entry, not yet verified
+    sub = submit(client_store, newcomer, MEETING, SubKind.FLOOR_REQUEST, b"")
+    ack = custody.take(client_store, sub, "child", "d9", now_ms())
+    assert ack.state == AckState.DEFERRED and "not verified yet" in ack.reason
+    world.origin.sign_due(now_ms() + 2000)
+    receive(node, serve(world, node), random.Random(12))
+    assert custody.take(client_store, sub, "child", "d9", now_ms()).state == AckState.CUSTODY
