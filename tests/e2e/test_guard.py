@@ -1,13 +1,16 @@
 """A real relay process holds its bounds on connections: an oversized head, a head trickled in
-slowly, and too many connections from one address are each refused in one sentence."""
+slowly, and too many connections from one address are each refused in one sentence, over plain
+HTTP and over TLS."""
 
 from __future__ import annotations
 
 import socket
+import ssl
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from test_security import self_signed
 
 from lowband.harness.testbed import Relay
 
@@ -88,3 +91,24 @@ def test_connections_from_one_address_are_capped(relay: Relay) -> None:
         if got.startswith(b"HTTP/1.1 200"):
             break
     assert got.startswith(b"HTTP/1.1 200")
+
+
+def test_the_bounds_hold_over_tls_too(tmp_path: Path) -> None:
+    """The same protocol class serves HTTPS: an oversized head and a slow one are refused there."""
+    cert, key = self_signed(tmp_path)
+    conf = tmp_path / "tls.toml"
+    conf.write_text("[limits]\nmax_head_bytes = 4096\nhead_timeout_s = 1.5\n")
+    node = Relay(tmp_path / "tls", "--origin", "--config", str(conf), "--tls-cert", str(cert),
+                 "--tls-key", str(key), name="origin")  # fmt: skip
+    context = ssl.create_default_context(cafile=str(cert))
+    try:
+        with context.wrap_socket(connect(node), server_hostname="127.0.0.1") as sock:
+            sock.sendall(b"GET /v1/health HTTP/1.1\r\nhost: relay\r\nx-pad: " + b"a" * 8192)
+            got = answer(sock)
+        assert got.startswith(b"HTTP/1.1 431")
+        with context.wrap_socket(connect(node), server_hostname="127.0.0.1") as sock:
+            sock.sendall(b"GET /v1/health HTTP/1.1\r\n")  # and nothing more
+            got = answer(sock)
+        assert got.startswith(b"HTTP/1.1 408")
+    finally:
+        node.stop()
