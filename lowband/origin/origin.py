@@ -31,11 +31,6 @@ def latest_notice(store: Store, meeting: str) -> Notice | None:
     return decode_body(decode_canonical(rows[0][3])[2], Notice) if rows else None
 
 
-def floor_state(store: Store, meeting: str) -> FloorState:
-    """The speaking queue folded from the whole floor stream."""
-    return FloorFold().state(store, meeting)
-
-
 class FloorFold:
     """The speaking queue kept up to date: each call folds only the floor events appended since
     the last, so a floor request does not replay the meeting's whole floor stream."""

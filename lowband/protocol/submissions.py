@@ -25,7 +25,7 @@ from lowband.protocol.model import (
     SubmissionText,
     has_right,
 )
-from lowband.protocol.wire import ProtocolError, decode_body, encode_body
+from lowband.protocol.wire import DECODE_ERRORS, ProtocolError, decode_body, encode_body
 
 
 class State(enum.StrEnum):
@@ -106,7 +106,10 @@ def describe(state: State, node: str, reason: str) -> str:
             return f"rejected: {reason}" if reason else "rejected"
 
 
-_TEXT_KINDS = {SubKind.INTERVENTION: "An intervention", SubKind.CHAT: "A chat message"}
+_TEXT_KINDS: dict[str, str] = {
+    SubKind.INTERVENTION: "An intervention",
+    SubKind.CHAT: "A chat message",
+}
 
 
 def unsendable(sub: Submission) -> str:
@@ -133,12 +136,18 @@ def stored(data: bytes) -> tuple[Submission | None, str]:
     try:
         sub = decode_body(data, Submission)
     except ProtocolError as exc:
-        fields = msgspec.msgpack.decode(data)  # the outbox wrote it: msgpack, if not in bounds
-        if isinstance(fields, list) and len(fields) == 7 and isinstance(fields[4], bytes):
-            kind = SubKind(fields[3]) if fields[3] in set(SubKind) else SubKind.PUBLISH
-            if len(fields[4]) > MAX_BODY:
-                what = _TEXT_KINDS.get(kind, "A submission")
-                return None, _too_big(what, len(fields[4]))
+        try:  # an older version wrote it within its own bounds: read the fields unchecked
+            fields = msgspec.msgpack.decode(data)
+        except DECODE_ERRORS:
+            fields = None  # damaged bytes
+        if (
+            isinstance(fields, list)
+            and len(fields) == 7
+            and isinstance(fields[3], str)
+            and isinstance(fields[4], bytes)
+            and len(fields[4]) > MAX_BODY
+        ):
+            return None, _too_big(_TEXT_KINDS.get(fields[3], "A submission"), len(fields[4]))
         return None, f"It cannot be sent: {exc}"
     return sub, unsendable(sub)
 

@@ -54,3 +54,16 @@ def test_a_stored_submission_that_can_never_be_sent_is_rejected_and_the_rest_go(
     receive(node, serve(world, node), random.Random(2))  # and a checkpoint covers the outcome
     sent = queues.outbox_get(client_store, good.sub_id)
     assert sent is not None and sent.state is State.ACCEPTED
+
+
+def test_damaged_bytes_in_the_outbox_are_rejected_and_hold_up_nothing(
+    world: World, client_store: Store
+) -> None:
+    good = submit(client_store, world.delegate_key, MEETING, SubKind.FLOOR_REQUEST, b"")
+    damaged = Submission(os.urandom(16), MEETING, bytes(32), SubKind.CHAT, b"", now_ms(), bytes(64))
+    with client_store.tx():
+        queues.outbox_add(client_store, damaged, b"\xc1 not msgpack", now_ms())
+    node = Node(client_store, MEETING, Role.CLIENT, "d1")
+    assert [s.sub_id for s in node.request(live=False).subs] == [good.sub_id]
+    item = queues.outbox_get(client_store, damaged.sub_id)
+    assert item is not None and item.state is State.REJECTED and "cannot be sent" in item.reason

@@ -10,7 +10,6 @@ from nacl.signing import SigningKey
 
 from lowband.meeting.floor import FloorState, fairness, in_room_key
 from lowband.meeting.render import line
-from lowband.origin.origin import floor_state
 from lowband.protocol.crypto import sign_submission
 from lowband.protocol.model import (
     ChairAction,
@@ -98,13 +97,13 @@ def test_chair_actions_need_chair_rights_and_follow_the_rules(world: World) -> N
         "accepted",
         "",
     )  # point of order first
-    state = floor_state(world.origin_store, MEETING)
+    state = world.origin.floors.state(world.origin_store, MEETING)
     assert state.speaker is not None and state.speaker.name == "Paulo" and not state.speaker.remote
     assert outcome(world, chair(chair_key, ChairVerb.GRANT, ref=state.queue[0].sub_id)) == (
         "accepted",
         "",
     )
-    state = floor_state(world.origin_store, MEETING)
+    state = world.origin.floors.state(world.origin_store, MEETING)
     assert state.speaker is not None and state.speaker.name == "Amina" and state.queue == []
     no = world.origin_store.stream_no(MEETING, "floor")
     assert no is not None
