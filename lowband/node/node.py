@@ -205,56 +205,50 @@ class Node:
         if not name or name == self.audience():
             return False
         with self.store.tx():
-            self._remember_relay(name)
-        return True
-
-    def _remember_relay(self, name: str) -> None:
-        """Keep the parent's name for the tokens of later runs; the caller holds `Store.tx()`."""
-        if name and name != self.audience():
             meta.set_relay_name(self.store, self.meeting, name)
         self.peer = name
+        return True
 
     def pending(self) -> list[Submission]:
         if self.role is Role.RELAY:
             held = queues.custody_held(self.store, self.meeting, 64)
             return [decode_body(b, Submission) for b in held]  # checked before custody
-        return [sub for _, sub in self._outgoing()]
-
-    def _outgoing(self) -> list[tuple[queues.OutboxItem, Submission]]:
-        """The client's submissions to send now, with their outbox rows: the queued ones, and
-        those sent again for want of a verified outcome."""
-        out: list[tuple[queues.OutboxItem, Submission]] = []
+        subs: list[Submission] = []
         now = int(time.time() * 1000)
         for item in queues.outbox(self.store, self.meeting):
-            if len(out) == 64:
+            if len(subs) == 64:
                 break
             resend = outbox.needs_resending(item.state, item.updated_ms, now)
             if not resend and not outbox.needs_sending(item.state):
                 continue
             sub, why = outbox.stored(item.data)
             if sub is None or why:  # a poison item: rejected here; it never holds up the rest
-                self._reject_here(item, why, now)
+                self._reject_here(item.sub_id, why)
             else:
-                out.append((item, sub))
-        return out
+                subs.append(sub)
+        return subs
 
     def _sending(self) -> list[Submission]:
         """What the next request carries; a copy sent again waits RESEND_AFTER_MS once more."""
-        if self.role is Role.RELAY:
-            return self.pending()
-        outgoing = self._outgoing()
-        again = [item.sub_id for item, _ in outgoing if item.state is not outbox.State.QUEUED]
-        if again:
-            now = int(time.time() * 1000)
-            with self.store.tx():
-                for sub_id in again:
-                    queues.outbox_touch(self.store, sub_id, now)
-        return [sub for _, sub in outgoing]
+        subs = self.pending()
+        if self.role is Role.CLIENT and subs:
+            items = [queues.outbox_get(self.store, sub.sub_id) for sub in subs]
+            again = [
+                i.sub_id for i in items if i is not None and i.state is not outbox.State.QUEUED
+            ]
+            if again:
+                now = int(time.time() * 1000)
+                with self.store.tx():
+                    for sub_id in again:
+                        queues.outbox_touch(self.store, sub_id, now)
+        return subs
 
-    def _reject_here(self, item: queues.OutboxItem, why: str, now_ms: int) -> None:
-        new = outbox.advance(item.state, outbox.Input.UNSENDABLE)
-        with self.store.tx():
-            queues.outbox_set(self.store, item.sub_id, new, "", why, now_ms)
+    def _reject_here(self, sub_id: bytes, why: str) -> None:
+        item = queues.outbox_get(self.store, sub_id)
+        if item is not None:
+            new = outbox.advance(item.state, outbox.Input.UNSENDABLE)
+            with self.store.tx():
+                queues.outbox_set(self.store, sub_id, new, "", why, int(time.time() * 1000))
 
     def asks(self) -> list[bytes]:
         if self.role is Role.RELAY:
@@ -319,7 +313,9 @@ class Node:
             case AckSeen(sub_id=sub_id, state=state, node=node, reason=reason):
                 self._on_ack(sub_id, state, node, reason, now_ms)
             case PeerHello(node=node):
-                self._remember_relay(node)
+                if node and node != self.audience():
+                    meta.set_relay_name(self.store, m, node)
+                self.peer = node
 
     def _take_effect(self, no: int, after: int, upto: int, now_ms: int) -> None:
         """Roster changes and submission outcomes act only once a checkpoint covers them: an
